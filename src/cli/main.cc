@@ -1,0 +1,2 @@
+#include <cstdio>
+int main() { std::puts("r1d"); return 0; }

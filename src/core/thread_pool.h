@@ -1,0 +1,43 @@
+#pragma once
+// Persistent worker pool: workers spin briefly between jobs (ops come back-to-back during a
+// forward pass), then sleep on a condition variable so an idle process costs no CPU.
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace r1d {
+
+class ThreadPool {
+ public:
+  // n_threads includes the calling thread; 1 means everything runs on the caller.
+  explicit ThreadPool(int n_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return n_threads_; }
+
+  // Calls fn(ith, nth) once for every ith in [0, nth) in parallel and waits for all.
+  void Run(const std::function<void(int ith, int nth)>& fn);
+
+  // Splits [0, n) into contiguous chunks, one per thread, and calls fn(begin, end).
+  void ParallelFor(int64_t n, const std::function<void(int64_t begin, int64_t end)>& fn);
+
+ private:
+  void WorkerLoop(int ith);
+
+  int n_threads_;
+  std::vector<std::thread> workers_;
+  const std::function<void(int, int)>* job_ = nullptr;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+};
+
+}  // namespace r1d
