@@ -1,0 +1,153 @@
+// r1d generate: run one prompt through a model and print the continuation.
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "cli/command.h"
+#include "core/thread_pool.h"
+#include "formats/gguf_reader.h"
+#include "models/model.h"
+#include "runtime/generate.h"
+
+namespace r1d::cli {
+namespace {
+
+struct GenerateFlags {
+  std::string model;
+  std::string prompt_ids;
+  int64_t n_predict = 16;
+  int64_t ctx = 0;
+  int threads = 0;
+  int n_probs = 0;
+  bool json = false;
+  bool ignore_eos = false;
+  runtime::SamplingParams sampling;
+};
+
+Result<std::vector<int32_t>> ParseIds(const std::string& text) {
+  std::vector<int32_t> ids;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    while (used < item.size() && item[used] == ' ') ++used;
+    if (used == 0 || used != item.size() || v < 0 || v > INT32_MAX) {
+      return Status::Error("--prompt-ids: '" + item + "' is not a token id");
+    }
+    ids.push_back(static_cast<int32_t>(v));
+  }
+  if (ids.empty()) return Status::Error("--prompt-ids: no token ids given");
+  return ids;
+}
+
+int DefaultThreads() {
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(hw);
+}
+
+int RunGenerate(const GenerateFlags& flags) {
+  auto file = formats::GgufFile::Open(flags.model);
+  if (!file.ok()) return Fail(file.status().message());
+  // Token ids that matter before the tokenizer: BOS for an empty prompt, EOS to stop.
+  auto bos = (*file)->GetUintOr("tokenizer.ggml.bos_token_id", UINT64_MAX);
+  auto eos = (*file)->GetUintOr("tokenizer.ggml.eos_token_id", UINT64_MAX);
+  if (!bos.ok()) return Fail(bos.status().message());
+  if (!eos.ok()) return Fail(eos.status().message());
+  auto model = models::LoadModel(std::move(file).value());
+  if (!model.ok()) return Fail(model.status().message());
+  const models::ModelInfo& info = (*model)->info();
+
+  runtime::GenerateOptions options;
+  if (!flags.prompt_ids.empty()) {
+    auto ids = ParseIds(flags.prompt_ids);
+    if (!ids.ok()) return Fail(ids.status().message());
+    options.prompt = std::move(ids).value();
+  } else {
+    if (*bos >= static_cast<uint64_t>(info.n_vocab)) {
+      return Fail("the model declares no valid BOS token; give --prompt-ids");
+    }
+    options.prompt = {static_cast<int32_t>(*bos)};
+  }
+  options.n_ctx = flags.ctx > 0 ? flags.ctx : info.n_ctx_train;
+  if (flags.ctx > info.n_ctx_train) {
+    std::fprintf(stderr,
+                 "r1d: warning: --ctx %lld is larger than the %lld positions the model declares\n",
+                 static_cast<long long>(flags.ctx), static_cast<long long>(info.n_ctx_train));
+  }
+  options.n_predict = flags.n_predict;
+  options.sampling = flags.sampling;
+  options.n_probs = flags.n_probs;
+  if (!flags.ignore_eos && *eos < static_cast<uint64_t>(info.n_vocab)) {
+    options.end_tokens.insert(static_cast<int32_t>(*eos));
+  }
+
+  ThreadPool pool(flags.threads > 0 ? flags.threads : DefaultThreads());
+  auto on_token = [&](int32_t id) {
+    if (!flags.json) {
+      std::printf("%d ", id);
+      std::fflush(stdout);
+    }
+    return true;
+  };
+  auto result = runtime::Generate(**model, pool, options, on_token);
+  if (!result.ok()) return Fail(result.status().message());
+  if (flags.json) {
+    nlohmann::json out;
+    out["prompt_tokens"] = options.prompt;
+    out["generated_tokens"] = result->generated;
+    nlohmann::json probs = nlohmann::json::array();
+    for (const auto& step : result->top_probs) {
+      nlohmann::json s = nlohmann::json::array();
+      for (const auto& [id, p] : step) s.push_back({id, p});
+      probs.push_back(std::move(s));
+    }
+    out["top_probs"] = std::move(probs);
+    std::printf("%s\n", out.dump().c_str());
+  } else {
+    std::printf("\n");
+  }
+  return 0;
+}
+
+const CommandRegistrar kRegistrar(
+    "generate", "Generate a continuation of a prompt", [](CLI::App& sub) {
+      auto flags = std::make_shared<GenerateFlags>();
+      sub.add_option("-m,--model", flags->model, "Model file (GGUF)")->required();
+      sub.add_option("--prompt-ids", flags->prompt_ids,
+                     "Prompt as comma-separated token ids (default: just BOS)");
+      sub.add_option("-n,--n-predict", flags->n_predict,
+                     "Tokens to generate (-1: until end of text or context)")
+          ->capture_default_str();
+      sub.add_option("--ctx", flags->ctx, "Context length (default: the model's own)");
+      sub.add_option("-t,--threads", flags->threads, "Threads (default: all cores)");
+      sub.add_option("--n-probs", flags->n_probs,
+                     "Record the N most probable tokens of each step (with --json)")
+          ->check(CLI::Range(0, 100));
+      sub.add_flag("--json", flags->json, "Print one JSON object with tokens and probabilities");
+      sub.add_flag("--ignore-eos", flags->ignore_eos, "Keep generating after the end token");
+      auto& s = flags->sampling;
+      sub.add_option("--temp", s.temperature, "Temperature (0: greedy)")->capture_default_str();
+      sub.add_option("--top-k", s.top_k, "Top-k (0: off)")->capture_default_str();
+      sub.add_option("--top-p", s.top_p, "Top-p (1: off)")->capture_default_str();
+      sub.add_option("--min-p", s.min_p, "Min-p (0: off)")->capture_default_str();
+      sub.add_option("--repeat-penalty", s.repeat_penalty, "Repetition penalty (1: off)")
+          ->capture_default_str();
+      sub.add_option("--repeat-last-n", s.repeat_last_n, "Penalty window (-1: all)")
+          ->capture_default_str();
+      sub.add_option("--presence-penalty", s.presence_penalty, "Presence penalty")
+          ->capture_default_str();
+      sub.add_option("--frequency-penalty", s.frequency_penalty, "Frequency penalty")
+          ->capture_default_str();
+      sub.add_option("--seed", s.seed, "RNG seed")->capture_default_str();
+      return [flags] { return RunGenerate(*flags); };
+    });
+
+}  // namespace
+}  // namespace r1d::cli

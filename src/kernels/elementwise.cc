@@ -1,0 +1,70 @@
+#include "kernels/elementwise.h"
+
+#include <cmath>
+
+namespace r1d::kernels {
+
+void RmsNorm(const float* x, const float* weight, int64_t n, float eps, float* out) {
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i] * x[i]);
+  const float mean = static_cast<float>(sum / static_cast<double>(n));
+  const float scale = 1.0f / std::sqrt(mean + eps);
+  if (weight != nullptr) {
+    for (int64_t i = 0; i < n; ++i) out[i] = (x[i] * scale) * weight[i];
+  } else {
+    for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale;
+  }
+}
+
+void RopeAngles(int64_t pos, int64_t n_rot, float freq_base, float freq_scale,
+                const float* freq_factors, float* cos_out, float* sin_out) {
+  // The angle of pair i is pos * base^(-2i/n_rot); built by repeated multiplication in float,
+  // the way llama.cpp does it, so rounding matches.
+  const float theta_scale = std::pow(freq_base, -2.0f / static_cast<float>(n_rot));
+  float theta = static_cast<float>(pos);
+  for (int64_t i = 0; i < n_rot / 2; ++i) {
+    const float factor = freq_factors != nullptr ? freq_factors[i] : 1.0f;
+    const float angle = freq_scale * (theta / factor);
+    cos_out[i] = std::cos(angle);
+    sin_out[i] = std::sin(angle);
+    theta *= theta_scale;
+  }
+}
+
+void ApplyRope(float* x, int64_t n_rot, RopeStyle style, const float* cos_v, const float* sin_v) {
+  const int64_t half = n_rot / 2;
+  for (int64_t i = 0; i < half; ++i) {
+    const int64_t a = style == RopeStyle::kAdjacentPairs ? 2 * i : i;
+    const int64_t b = style == RopeStyle::kAdjacentPairs ? 2 * i + 1 : i + half;
+    const float x0 = x[a];
+    const float x1 = x[b];
+    x[a] = x0 * cos_v[i] - x1 * sin_v[i];
+    x[b] = x0 * sin_v[i] + x1 * cos_v[i];
+  }
+}
+
+void Softmax(float* x, int64_t n) {
+  float max = -INFINITY;
+  for (int64_t i = 0; i < n; ++i) max = std::fmax(max, x[i]);
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float e = (x[i] == -INFINITY) ? 0.0f : std::exp(x[i] - max);
+    x[i] = e;
+    sum += e;
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+void SiluMul(const float* gate, const float* up, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    out[i] = (g / (1.0f + std::exp(-g))) * up[i];
+  }
+}
+
+void AddInPlace(float* y, const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+}
+
+}  // namespace r1d::kernels

@@ -1,0 +1,32 @@
+#pragma once
+// Row-wise F32 ops of the transformer block. Reductions accumulate in double, as llama.cpp's CPU
+// backend does, so results match it closely.
+#include <cstdint>
+
+namespace r1d::kernels {
+
+// out = x / sqrt(mean(x^2) + eps) * weight (weight may be null: no scaling).
+void RmsNorm(const float* x, const float* weight, int64_t n, float eps, float* out);
+
+enum class RopeStyle {
+  kAdjacentPairs,  // llama: rotates (x[2i], x[2i+1])
+  kHalves,         // neox / qwen2: rotates (x[i], x[i + n_rot/2])
+};
+
+// Precomputed cos/sin of one position for the n_rot rotated dimensions.
+// freq_factors (may be null) divides each pair's angle (Llama 3 long-context scaling).
+void RopeAngles(int64_t pos, int64_t n_rot, float freq_base, float freq_scale,
+                const float* freq_factors, float* cos_out, float* sin_out);
+// Rotates the first n_rot values of a head vector in place.
+void ApplyRope(float* x, int64_t n_rot, RopeStyle style, const float* cos_v, const float* sin_v);
+
+// In-place softmax over n values.
+void Softmax(float* x, int64_t n);
+
+// out[i] = silu(gate[i]) * up[i].
+void SiluMul(const float* gate, const float* up, int64_t n, float* out);
+
+// y[i] += x[i].
+void AddInPlace(float* y, const float* x, int64_t n);
+
+}  // namespace r1d::kernels

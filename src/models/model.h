@@ -1,0 +1,55 @@
+#pragma once
+// A loaded model: hyper-parameters, weights used in place from the GGUF mapping, and a forward
+// pass over a batch of tokens of one sequence.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "core/thread_pool.h"
+#include "formats/gguf_reader.h"
+
+namespace r1d::models {
+
+struct ModelInfo {
+  std::string architecture;  // GGUF general.architecture
+  int64_t n_vocab = 0;
+  int64_t n_ctx_train = 0;  // context length the file declares
+  int64_t n_embd = 0;
+  int64_t n_layer = 0;
+  int64_t n_head = 0;
+  int64_t n_head_kv = 0;
+  int64_t head_dim = 0;
+};
+
+// Per-sequence attention state. Each architecture defines what it keeps; the caller only sizes
+// and resets it.
+class SequenceState {
+ public:
+  virtual ~SequenceState() = default;
+  virtual int64_t capacity() const = 0;  // positions it can hold
+  virtual int64_t bytes() const = 0;
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  virtual const ModelInfo& info() const = 0;
+
+  // A state able to hold n_ctx positions; an error when memory for it cannot be allocated.
+  virtual Result<std::unique_ptr<SequenceState>> NewSequence(int64_t n_ctx) const = 0;
+
+  // Runs tokens[0..n) at positions pos0.. (the state holds positions [0, pos0)).
+  // Writes the logits of the last token (n_vocab floats) to logits_last.
+  // Errors: tokens out of range, positions beyond the state's capacity.
+  virtual Status Forward(ThreadPool& pool, SequenceState& state, const int32_t* tokens, int64_t n,
+                         int64_t pos0, float* logits_last) = 0;
+};
+
+// Opens the GGUF, reads the architecture and builds the model. The GgufFile stays alive inside
+// the model (weights point into its mapping).
+Result<std::unique_ptr<Model>> LoadModel(const std::string& path);
+Result<std::unique_ptr<Model>> LoadModel(std::unique_ptr<formats::GgufFile> file);
+
+}  // namespace r1d::models
