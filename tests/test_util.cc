@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 namespace r1d::testing {
 
@@ -18,6 +19,17 @@ std::string TestDataDir() {
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return "";
   return dir;
+}
+
+std::string FindTestModel(const std::string& file_name) {
+  std::vector<std::string> candidates;
+  if (!TestDataDir().empty()) candidates.push_back(TestDataDir() + "/models/" + file_name);
+  candidates.push_back(std::string(R1D_GENERATED_MODELS) + "/" + file_name);
+  for (const auto& path : candidates) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return path;
+  }
+  return "";
 }
 
 std::string MakeTempDir() {

@@ -6,6 +6,9 @@ namespace r1d::testing {
 
 // ../shared/testdata relative to the repository root, or "" when absent.
 std::string TestDataDir();
+// Finds a test model by file name: ../shared/testdata/models, then the build's generated models.
+// Returns "" when neither has it.
+std::string FindTestModel(const std::string& file_name);
 // Skips the current test with a clear message when the shared test data is absent.
 #define R1D_REQUIRE_TESTDATA()                                                        \
   do {                                                                                \
