@@ -16,6 +16,14 @@
 
 namespace r1d::formats {
 
+// Limits the reader enforces (and the writer respects).
+inline constexpr std::string_view kGgufAlignmentKey = "general.alignment";
+inline constexpr uint64_t kGgufDefaultAlignment = 32;
+inline constexpr uint64_t kGgufMaxAlignment = uint64_t{1} << 20;
+inline constexpr uint64_t kGgufMaxNameLength = 64 * 1024;  // keys and tensor names, in bytes
+inline constexpr int kGgufMaxArrayDepth = 8;               // an array value is depth 1
+inline constexpr uint32_t kGgufMaxDims = 4;
+
 enum class GgufType : uint32_t {
   kUint8 = 0,
   kInt8 = 1,
@@ -44,6 +52,7 @@ struct GgufArray {
   std::vector<std::string> strings;
   std::vector<GgufArray> arrays;
   uint64_t size() const;
+  bool operator==(const GgufArray&) const = default;
 };
 
 struct GgufValue {
@@ -54,6 +63,8 @@ struct GgufValue {
   bool b = false;   // bool
   std::string s;    // string
   GgufArray array;  // array
+  // Fields other than the one for `type` stay at their defaults, so this compares values.
+  bool operator==(const GgufValue&) const = default;
 };
 
 struct GgufTensorInfo {
@@ -112,7 +123,7 @@ class GgufFile {
   const uint8_t* base_ = nullptr;
   size_t size_ = 0;
   uint32_t version_ = 0;
-  uint64_t alignment_ = 32;
+  uint64_t alignment_ = kGgufDefaultAlignment;
   uint64_t data_offset_ = 0;
   std::vector<std::pair<std::string, GgufValue>> metadata_;
   std::unordered_map<std::string, size_t> metadata_index_;
