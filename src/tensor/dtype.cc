@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "core/status.h"
+#include "tensor/quant_blocks.h"
 
 namespace r1d::tensor {
 namespace {
@@ -46,6 +47,25 @@ constexpr std::array<DTypeInfo, 31> kTypes = {{
     {DType::kTQ1_0, "tq1_0", kQKK, 2 + 4 * 13 + kQKK / 64, false},
     {DType::kTQ2_0, "tq2_0", kQKK, 2 + kQKK / 4, false},
 }};
+
+constexpr int64_t BlockBytesOf(DType type) {
+  for (const auto& info : kTypes) {
+    if (info.type == type) return info.block_bytes;
+  }
+  return -1;
+}
+
+// The table must agree with the block structs the kernels read.
+static_assert(BlockBytesOf(DType::kQ4_0) == sizeof(BlockQ4_0));
+static_assert(BlockBytesOf(DType::kQ4_1) == sizeof(BlockQ4_1));
+static_assert(BlockBytesOf(DType::kQ5_0) == sizeof(BlockQ5_0));
+static_assert(BlockBytesOf(DType::kQ5_1) == sizeof(BlockQ5_1));
+static_assert(BlockBytesOf(DType::kQ8_0) == sizeof(BlockQ8_0));
+static_assert(BlockBytesOf(DType::kQ8_1) == sizeof(BlockQ8_1));
+static_assert(BlockBytesOf(DType::kQ4_K) == sizeof(BlockQ4_K));
+static_assert(BlockBytesOf(DType::kQ5_K) == sizeof(BlockQ5_K));
+static_assert(BlockBytesOf(DType::kQ6_K) == sizeof(BlockQ6_K));
+static_assert(BlockBytesOf(DType::kQ8_K) == sizeof(BlockQ8_K));
 
 }  // namespace
 
