@@ -6,6 +6,7 @@
 #include "core/anon_buffer.h"
 #include "core/checked_math.h"
 #include "core/fp16.h"
+#include "kernels/attention.h"
 #include "kernels/elementwise.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
@@ -145,8 +146,6 @@ class LlamaModel : public Model {
                  int64_t pos0, float* logits_last) override;
 
  private:
-  void Attention(ThreadPool& pool, KvState& kv, int64_t layer, int64_t n, int64_t pos0);
-
   std::unique_ptr<formats::GgufFile> file_;
   HParams hp_;
   ModelInfo info_;
@@ -294,7 +293,10 @@ Status LlamaModel::Forward(ThreadPool& pool, SequenceState& state, const int32_t
         }
       }
     });
-    Attention(pool, *kv, il, n, pos0);
+    kernels::AttentionShape shape{hp_.n_head, hp_.n_head_kv, D,
+                                  1.0f / std::sqrt(static_cast<float>(D))};
+    kernels::KvView view{kv->K(il, 0), kv->V(il, 0), kv_dim};
+    kernels::CausalAttention(pool, shape, view, q_.data(), n, pos0, attn_.data(), thread_scratch_);
     kernels::MatMul(pool, L.wo, attn_.data(), n, tmp_.data(), mm_);
     for (int64_t i = 0; i < n * E; ++i) x_[i] += tmp_[i];
 
@@ -317,43 +319,6 @@ Status LlamaModel::Forward(ThreadPool& pool, SequenceState& state, const int32_t
   kernels::RmsNorm(x_.data() + (n - 1) * E, output_norm_, E, hp_.eps, cur_.data());
   kernels::MatMul(pool, output_, cur_.data(), 1, logits_last, mm_);
   return Status::Ok();
-}
-
-void LlamaModel::Attention(ThreadPool& pool, KvState& kv, int64_t il, int64_t n, int64_t pos0) {
-  const int64_t D = hp_.head_dim;
-  const int64_t q_dim = hp_.n_head * D;
-  const int64_t group = hp_.n_head / hp_.n_head_kv;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-  const kernels::TypeKernels* f16 = kernels::GetKernels(tensor::DType::kF16);
-  const int64_t n_kv_max = pos0 + n;
-  thread_scratch_.resize(pool.size());
-  pool.Run([&](int ith, int nth) {
-    std::vector<float>& scratch = thread_scratch_[ith];
-    scratch.resize(n_kv_max + D);
-    float* scores = scratch.data();
-    std::vector<uint16_t> q16(D);
-    float* acc = scratch.data() + n_kv_max;
-    for (int64_t job = ith; job < n * hp_.n_head; job += nth) {
-      const int64_t t = job / hp_.n_head, h = job % hp_.n_head;
-      const int64_t hk = h / group;
-      const int64_t n_kv = pos0 + t + 1;  // causal: positions [0, pos0 + t]
-      const float* q = q_.data() + t * q_dim + h * D;
-      // llama.cpp rounds Q to F16 for the product with the F16 cache, and the probabilities to
-      // F16 for the product with V; doing the same keeps results within its tolerance.
-      f16->quantize_row(q, q16.data(), D);
-      for (int64_t j = 0; j < n_kv; ++j) {
-        scores[j] = f16->vec_dot(D, kv.K(il, j) + hk * D, q16.data()) * scale;
-      }
-      kernels::Softmax(scores, n_kv);
-      std::fill(acc, acc + D, 0.0f);
-      for (int64_t j = 0; j < n_kv; ++j) {
-        const float p = Fp16ToFp32(Fp32ToFp16(scores[j]));
-        const uint16_t* v = kv.V(il, j) + hk * D;
-        for (int64_t d = 0; d < D; ++d) acc[d] += p * Fp16ToFp32(v[d]);
-      }
-      std::copy(acc, acc + D, attn_.data() + t * q_dim + h * D);
-    }
-  });
 }
 
 }  // namespace

@@ -1,0 +1,31 @@
+#pragma once
+// Causal attention of a batch of query tokens over an F16 KV cache (one sequence).
+#include <cstdint>
+#include <vector>
+
+#include "core/thread_pool.h"
+
+namespace r1d::kernels {
+
+struct AttentionShape {
+  int64_t n_head = 0;     // query heads
+  int64_t n_head_kv = 0;  // key/value heads (n_head is a multiple: grouped-query attention)
+  int64_t head_dim = 0;
+  float scale = 1.0f;  // applied to q.k before the softmax
+};
+
+// K and V rows of one layer: position p's key for kv head h starts at k + p * kv_stride + h * D.
+struct KvView {
+  const uint16_t* k = nullptr;  // F16
+  const uint16_t* v = nullptr;  // F16
+  int64_t kv_stride = 0;        // elements between positions
+};
+
+// For each token t in [0, n) at position pos0 + t and each head: softmax(q.K^T * scale) V over
+// positions [0, pos0 + t]. q: [n][n_head * D]; out: [n][n_head * D].
+// `scratch` holds per-thread buffers between calls.
+void CausalAttention(ThreadPool& pool, const AttentionShape& shape, const KvView& kv,
+                     const float* q, int64_t n, int64_t pos0, float* out,
+                     std::vector<std::vector<float>>& scratch);
+
+}  // namespace r1d::kernels
