@@ -50,10 +50,13 @@ void WriteFile(const std::string& path, const std::string& content) {
   out << content;
 }
 
-CommandResult RunR1d(const std::string& args) {
+CommandResult RunR1d(const std::string& args) { return RunR1dWith("", args); }
+
+CommandResult RunR1dWith(const std::string& prefix, const std::string& args) {
   std::string dir = MakeTempDir();
   std::string out_path = dir + "/out", err_path = dir + "/err";
   std::string cmd = std::string(R1D_BINARY) + " " + args + " >" + out_path + " 2>" + err_path;
+  if (!prefix.empty()) cmd = "/bin/bash -c '" + prefix + " " + cmd + "'";
   int status = std::system(cmd.c_str());
   CommandResult r;
   if (WIFEXITED(status)) {

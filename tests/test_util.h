@@ -24,6 +24,8 @@ struct CommandResult {
 };
 // Runs the r1d binary with the given argument string (shell-quoted by the caller).
 CommandResult RunR1d(const std::string& args);
+// Same, under a shell prefix such as "ulimit -v 2097152; timeout 10" (empty: none).
+CommandResult RunR1dWith(const std::string& prefix, const std::string& args);
 // A fresh temporary directory for this test.
 std::string MakeTempDir();
 std::string ReadFile(const std::string& path);

@@ -9,6 +9,7 @@
 #include "formats/gguf_reader.h"
 #include "models/model.h"
 #include "runtime/generate.h"
+#include "tokenizer/tokenizer.h"
 
 namespace r1d::cli {
 namespace {
@@ -16,6 +17,7 @@ namespace {
 struct GenerateFlags {
   std::string model;
   std::string prompt_ids;
+  std::string prompt;
   int64_t n_predict = 16;
   int64_t ctx = 0;
   int threads = 0;
@@ -53,27 +55,49 @@ int DefaultThreads() {
 }
 
 int RunGenerate(const GenerateFlags& flags) {
-  auto file = formats::GgufFile::Open(flags.model);
-  if (!file.ok()) return Fail(file.status().message());
-  // Token ids that matter before the tokenizer: BOS for an empty prompt, EOS to stop.
-  auto bos = (*file)->GetUintOr("tokenizer.ggml.bos_token_id", UINT64_MAX);
-  auto eos = (*file)->GetUintOr("tokenizer.ggml.eos_token_id", UINT64_MAX);
-  if (!bos.ok()) return Fail(bos.status().message());
-  if (!eos.ok()) return Fail(eos.status().message());
-  auto model = models::LoadModel(std::move(file).value());
-  if (!model.ok()) return Fail(model.status().message());
-  const models::ModelInfo& info = (*model)->info();
-
-  runtime::GenerateOptions options;
+  if (!flags.prompt.empty() && !flags.prompt_ids.empty()) {
+    return Fail("give either --prompt or --prompt-ids, not both");
+  }
+  if (Status st = runtime::ValidateSamplingParams(flags.sampling); !st.ok()) {
+    return Fail(st.message());
+  }
+  std::vector<int32_t> prompt_ids;
   if (!flags.prompt_ids.empty()) {
     auto ids = ParseIds(flags.prompt_ids);
     if (!ids.ok()) return Fail(ids.status().message());
-    options.prompt = std::move(ids).value();
+    prompt_ids = std::move(ids).value();
+  }
+  auto file = formats::GgufFile::Open(flags.model);
+  if (!file.ok()) return Fail(file.status().message());
+  // The tokenizer is needed for text in or out; a token-id run with --json works without one.
+  auto tok = tokenizer::LoadTokenizer(**file);
+  const bool need_tokenizer = !flags.prompt.empty() || !flags.json;
+  if (!tok.ok() && need_tokenizer) return Fail(tok.status().message());
+  auto bos_key = (*file)->GetUintOr("tokenizer.ggml.bos_token_id", UINT64_MAX);
+  auto eos_key = (*file)->GetUintOr("tokenizer.ggml.eos_token_id", UINT64_MAX);
+  if (!bos_key.ok()) return Fail(bos_key.status().message());
+  if (!eos_key.ok()) return Fail(eos_key.status().message());
+  auto model = models::LoadModel(std::move(file).value());
+  if (!model.ok()) return Fail(model.status().message());
+  const models::ModelInfo& info = (*model)->info();
+  const tokenizer::Tokenizer* vocab = tok.ok() ? tok->get() : nullptr;
+  if (vocab != nullptr && vocab->n_vocab() > info.n_vocab) {
+    return Fail("the tokenizer has " + std::to_string(vocab->n_vocab()) +
+                " tokens but the model's embedding only " + std::to_string(info.n_vocab));
+  }
+
+  runtime::GenerateOptions options;
+  if (!prompt_ids.empty()) {
+    options.prompt = prompt_ids;
+  } else if (!flags.prompt.empty()) {
+    options.prompt = vocab->Encode(flags.prompt, /*add_special=*/true, /*parse_special=*/true);
+    if (options.prompt.empty()) return Fail("the prompt tokenizes to nothing");
   } else {
-    if (*bos >= static_cast<uint64_t>(info.n_vocab)) {
-      return Fail("the model declares no valid BOS token; give --prompt-ids");
+    const int64_t bos = vocab != nullptr ? vocab->bos() : static_cast<int64_t>(*bos_key);
+    if (bos < 0 || bos >= info.n_vocab) {
+      return Fail("the model declares no valid BOS token; give --prompt or --prompt-ids");
     }
-    options.prompt = {static_cast<int32_t>(*bos)};
+    options.prompt = {static_cast<int32_t>(bos)};
   }
   options.n_ctx = flags.ctx > 0 ? flags.ctx : info.n_ctx_train;
   if (flags.ctx > info.n_ctx_train) {
@@ -84,14 +108,25 @@ int RunGenerate(const GenerateFlags& flags) {
   options.n_predict = flags.n_predict;
   options.sampling = flags.sampling;
   options.n_probs = flags.n_probs;
-  if (!flags.ignore_eos && *eos < static_cast<uint64_t>(info.n_vocab)) {
-    options.end_tokens.insert(static_cast<int32_t>(*eos));
+  if (!flags.ignore_eos) {
+    if (vocab != nullptr) {
+      for (int32_t id : vocab->end_of_generation()) options.end_tokens.insert(id);
+    } else if (*eos_key < static_cast<uint64_t>(info.n_vocab)) {
+      options.end_tokens.insert(static_cast<int32_t>(*eos_key));
+    }
   }
 
+  // Text output streams as tokens arrive; a prompt of BOS alone starts a fresh text, so the
+  // SentencePiece space prefix of the first word is dropped (as llama2.c prints it).
+  tokenizer::DecodeOptions decode;
+  decode.strip_leading_space = flags.prompt.empty() && flags.prompt_ids.empty();
+  std::unique_ptr<tokenizer::StreamDetokenizer> detok;
+  if (!flags.json) detok = std::make_unique<tokenizer::StreamDetokenizer>(*vocab, decode);
   ThreadPool pool(flags.threads > 0 ? flags.threads : DefaultThreads());
   auto on_token = [&](int32_t id) {
-    if (!flags.json) {
-      std::printf("%d ", id);
+    if (detok != nullptr && !vocab->IsEndOfGeneration(id)) {
+      const std::string text = detok->Feed(id);
+      std::fwrite(text.data(), 1, text.size(), stdout);
       std::fflush(stdout);
     }
     return true;
@@ -111,7 +146,8 @@ int RunGenerate(const GenerateFlags& flags) {
     out["top_probs"] = std::move(probs);
     std::printf("%s\n", out.dump().c_str());
   } else {
-    std::printf("\n");
+    const std::string rest = detok->Flush();
+    std::printf("%s\n", rest.c_str());
   }
   return 0;
 }
@@ -120,6 +156,8 @@ const CommandRegistrar kRegistrar(
     "generate", "Generate a continuation of a prompt", [](CLI::App& sub) {
       auto flags = std::make_shared<GenerateFlags>();
       sub.add_option("-m,--model", flags->model, "Model file (GGUF)")->required();
+      sub.add_option("-p,--prompt", flags->prompt,
+                     "Prompt text (special tokens such as <｜User｜> are recognized)");
       sub.add_option("--prompt-ids", flags->prompt_ids,
                      "Prompt as comma-separated token ids (default: just BOS)");
       sub.add_option("-n,--n-predict", flags->n_predict,

@@ -1,9 +1,9 @@
 // Golden tests: `r1d generate` against the reference implementation's greedy continuations and
 // top-8 probabilities (../shared/testdata/oracle, written by llama.cpp).
+#include <dirent.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <dirent.h>
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
@@ -52,9 +52,10 @@ void CheckModel(const std::string& oracle_path) {
   for (const auto& c : oracle["cases"]) {
     SCOPED_TRACE(model_name + " case " + c["name"].get<std::string>());
     const int n = static_cast<int>(c["generated_tokens"].size());
-    auto r = testing::RunR1d("generate -m " + model + " --prompt-ids " + JoinIds(c["prompt_tokens"]) +
-                             " -n " + std::to_string(n) + " --temp 0 --n-probs 8 --json -t 2 --ctx " +
-                             std::to_string(oracle["n_ctx"].get<int>()));
+    auto r =
+        testing::RunR1d("generate -m " + model + " --prompt-ids " + JoinIds(c["prompt_tokens"]) +
+                        " -n " + std::to_string(n) + " --temp 0 --n-probs 8 --json -t 2 --ctx " +
+                        std::to_string(oracle["n_ctx"].get<int>()));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const std::string last_line = r.out.substr(r.out.rfind('\n', r.out.size() - 2) + 1);
     const json got = json::parse(last_line);
