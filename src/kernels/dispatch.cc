@@ -2,6 +2,7 @@
 // it and overrides what has a faster version, so every entry is always filled.
 #include <array>
 
+#include "kernels/cpu/cpu_kernels.h"
 #include "kernels/ops.h"
 #include "kernels/ref/ref_kernels.h"
 
@@ -37,7 +38,7 @@ Table ScalarTable() {
 }
 #undef R1D_REF_ENTRY
 
-[[maybe_unused]] TypeKernels* Find(Table& table, DType type) {
+TypeKernels* Find(Table& table, DType type) {
   for (TypeKernels& k : table) {
     if (k.type == type) return &k;
   }
@@ -48,11 +49,40 @@ struct Tables {
   std::array<Table, 3> by_isa;
 };
 
+// Overrides the entries given (nullptr keeps the inherited one).
+void Set(Table& table, DType type, decltype(TypeKernels::dequantize_row) dequantize,
+         decltype(TypeKernels::quantize_row) quantize, decltype(TypeKernels::vec_dot) vec_dot) {
+  TypeKernels* k = Find(table, type);
+  if (dequantize != nullptr) k->dequantize_row = dequantize;
+  if (quantize != nullptr) k->quantize_row = quantize;
+  if (vec_dot != nullptr) k->vec_dot = vec_dot;
+}
+
+void InstallAvx2(Table& t) {
+  Set(t, DType::kF32, nullptr, nullptr, avx2::VecDotF32);
+  Set(t, DType::kF16, avx2::DequantizeRowF16, avx2::QuantizeRowF16, avx2::VecDotF16);
+  Set(t, DType::kBF16, avx2::DequantizeRowBF16, avx2::QuantizeRowBF16, avx2::VecDotBF16);
+  Set(t, DType::kQ4_0, nullptr, nullptr, avx2::VecDotQ4_0);
+  Set(t, DType::kQ4_1, nullptr, nullptr, avx2::VecDotQ4_1);
+  Set(t, DType::kQ5_0, nullptr, nullptr, avx2::VecDotQ5_0);
+  Set(t, DType::kQ5_1, nullptr, nullptr, avx2::VecDotQ5_1);
+  Set(t, DType::kQ8_0, avx2::DequantizeRowQ8_0, avx2::QuantizeRowQ8_0, avx2::VecDotQ8_0);
+  Set(t, DType::kQ8_1, nullptr, avx2::QuantizeRowQ8_1, nullptr);
+  Set(t, DType::kQ4_K, nullptr, nullptr, avx2::VecDotQ4_K);
+  Set(t, DType::kQ5_K, nullptr, nullptr, avx2::VecDotQ5_K);
+  Set(t, DType::kQ6_K, nullptr, nullptr, avx2::VecDotQ6_K);
+  Set(t, DType::kQ8_K, nullptr, avx2::QuantizeRowQ8_K, nullptr);
+}
+
+void InstallAvx512(Table& t) { (void)t; }
+
 Tables BuildTables() {
   Tables t;
   t.by_isa[0] = ScalarTable();
   t.by_isa[1] = t.by_isa[0];
+  InstallAvx2(t.by_isa[1]);
   t.by_isa[2] = t.by_isa[1];
+  InstallAvx512(t.by_isa[2]);
   return t;
 }
 

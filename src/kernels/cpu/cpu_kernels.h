@@ -1,0 +1,66 @@
+#pragma once
+// SIMD kernels (x86). Signatures match kernels::TypeKernels; dispatch.cc installs them only when
+// the CPU has the instruction set (and, for *Vnni / *Bf16 variants, the extension). Each result
+// equals the scalar reference in kernels/ref/ up to float summation order (dot products) or
+// exactly (quantize / dequantize); tests/kernels/ checks that on every ISA the machine has.
+//
+// Only this header's plain declarations are shared: the SIMD translation units keep their
+// helpers in anonymous namespaces and avoid inline functions from other headers, so no
+// AVX-512 copy of a shared inline function can be picked by the linker for scalar code.
+#include <cstdint>
+
+namespace r1d::kernels {
+
+#define R1D_DECLARE_VEC_DOT(Name) float VecDot##Name(int64_t n, const void* w, const void* a)
+#define R1D_DECLARE_QUANTIZE(Name) void QuantizeRow##Name(const float* src, void* dst, int64_t n)
+#define R1D_DECLARE_DEQUANTIZE(Name) \
+  void DequantizeRow##Name(const void* src, float* dst, int64_t n)
+
+namespace avx2 {  // AVX2 + FMA + F16C
+R1D_DECLARE_VEC_DOT(F32);
+R1D_DECLARE_VEC_DOT(F16);
+R1D_DECLARE_VEC_DOT(BF16);
+R1D_DECLARE_VEC_DOT(Q4_0);
+R1D_DECLARE_VEC_DOT(Q4_1);
+R1D_DECLARE_VEC_DOT(Q5_0);
+R1D_DECLARE_VEC_DOT(Q5_1);
+R1D_DECLARE_VEC_DOT(Q8_0);
+R1D_DECLARE_VEC_DOT(Q4_K);
+R1D_DECLARE_VEC_DOT(Q5_K);
+R1D_DECLARE_VEC_DOT(Q6_K);
+R1D_DECLARE_QUANTIZE(F16);
+R1D_DECLARE_QUANTIZE(BF16);
+R1D_DECLARE_QUANTIZE(Q8_0);
+R1D_DECLARE_QUANTIZE(Q8_1);
+R1D_DECLARE_QUANTIZE(Q8_K);
+R1D_DECLARE_DEQUANTIZE(F16);
+R1D_DECLARE_DEQUANTIZE(BF16);
+R1D_DECLARE_DEQUANTIZE(Q8_0);
+}  // namespace avx2
+
+namespace avx512 {  // AVX-512 F + BW + VL + DQ (on top of AVX2)
+R1D_DECLARE_VEC_DOT(F32);
+R1D_DECLARE_VEC_DOT(F16);
+R1D_DECLARE_VEC_DOT(BF16);
+R1D_DECLARE_VEC_DOT(BF16Bf16);  // needs AVX512_BF16 (vdpbf16ps)
+R1D_DECLARE_VEC_DOT(Q4_0);
+R1D_DECLARE_VEC_DOT(Q4_0Vnni);  // needs AVX512_VNNI (vpdpbusd)
+R1D_DECLARE_VEC_DOT(Q8_0);
+R1D_DECLARE_VEC_DOT(Q8_0Vnni);
+R1D_DECLARE_VEC_DOT(Q4_K);
+R1D_DECLARE_VEC_DOT(Q5_K);
+R1D_DECLARE_VEC_DOT(Q6_K);
+R1D_DECLARE_QUANTIZE(F16);
+R1D_DECLARE_QUANTIZE(BF16);
+R1D_DECLARE_QUANTIZE(Q8_0);
+R1D_DECLARE_QUANTIZE(Q8_K);
+R1D_DECLARE_DEQUANTIZE(F16);
+R1D_DECLARE_DEQUANTIZE(BF16);
+R1D_DECLARE_DEQUANTIZE(Q8_0);
+}  // namespace avx512
+
+#undef R1D_DECLARE_VEC_DOT
+#undef R1D_DECLARE_QUANTIZE
+#undef R1D_DECLARE_DEQUANTIZE
+
+}  // namespace r1d::kernels
