@@ -1,0 +1,138 @@
+// r1d bench: prompt-processing and text-generation speed, in the style of llama-bench.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "cli/command.h"
+#include "core/thread_pool.h"
+#include "models/model.h"
+
+namespace r1d::cli {
+namespace {
+
+struct BenchFlags {
+  std::string model;
+  int threads = 0;
+  int64_t n_prompt = 512;
+  int64_t n_gen = 128;
+  int reps = 3;
+  bool json = false;
+};
+
+struct Stats {
+  double mean = 0, stddev = 0;
+};
+
+Stats Summarize(const std::vector<double>& v) {
+  Stats s;
+  for (double x : v) s.mean += x;
+  s.mean /= static_cast<double>(v.size());
+  for (double x : v) s.stddev += (x - s.mean) * (x - s.mean);
+  s.stddev = v.size() > 1 ? std::sqrt(s.stddev / static_cast<double>(v.size() - 1)) : 0.0;
+  return s;
+}
+
+double Seconds(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+int RunBench(const BenchFlags& flags) {
+  auto model = models::LoadModel(flags.model);
+  if (!model.ok()) return Fail(model.status().message());
+  const models::ModelInfo& info = (*model)->info();
+  const int threads =
+      flags.threads > 0 ? flags.threads : static_cast<int>(std::thread::hardware_concurrency());
+  ThreadPool pool(threads);
+  std::mt19937 rng(1);
+  std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(info.n_vocab - 1));
+  std::vector<float> logits(static_cast<size_t>(info.n_vocab));
+  const int64_t n_ctx = std::max<int64_t>(flags.n_prompt, flags.n_gen + 1);
+  auto state = (*model)->NewSequence(n_ctx);
+  if (!state.ok()) return Fail(state.status().message());
+
+  struct Row {
+    std::string test;
+    int64_t n;
+    Stats tps;
+  };
+  std::vector<Row> rows;
+  // Warm-up pass so page faults of the mapping are not measured.
+  {
+    const int32_t t = token(rng);
+    Status st = (*model)->Forward(pool, **state, &t, 1, 0, logits.data());
+    if (!st.ok()) return Fail(st.message());
+  }
+  if (flags.n_prompt > 0) {
+    std::vector<double> tps;
+    for (int r = 0; r < flags.reps; ++r) {
+      std::vector<int32_t> prompt(static_cast<size_t>(flags.n_prompt));
+      for (auto& t : prompt) t = token(rng);
+      auto t0 = std::chrono::steady_clock::now();
+      Status st = (*model)->Forward(pool, **state, prompt.data(), flags.n_prompt, 0, logits.data());
+      if (!st.ok()) return Fail(st.message());
+      tps.push_back(static_cast<double>(flags.n_prompt) /
+                    Seconds(t0, std::chrono::steady_clock::now()));
+    }
+    rows.push_back({"pp" + std::to_string(flags.n_prompt), flags.n_prompt, Summarize(tps)});
+  }
+  if (flags.n_gen > 0) {
+    std::vector<double> tps;
+    for (int r = 0; r < flags.reps; ++r) {
+      int32_t t = token(rng);
+      auto t0 = std::chrono::steady_clock::now();
+      for (int64_t i = 0; i < flags.n_gen; ++i) {
+        Status st = (*model)->Forward(pool, **state, &t, 1, i, logits.data());
+        if (!st.ok()) return Fail(st.message());
+        t = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+      }
+      tps.push_back(static_cast<double>(flags.n_gen) /
+                    Seconds(t0, std::chrono::steady_clock::now()));
+    }
+    rows.push_back({"tg" + std::to_string(flags.n_gen), flags.n_gen, Summarize(tps)});
+  }
+
+  if (flags.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : rows) {
+      out.push_back({{"test", r.test},
+                     {"model", flags.model},
+                     {"threads", threads},
+                     {"n_tokens", r.n},
+                     {"repetitions", flags.reps},
+                     {"tokens_per_second", r.tps.mean},
+                     {"stddev", r.tps.stddev}});
+    }
+    std::printf("%s\n", out.dump(1).c_str());
+  } else {
+    std::printf("| model | arch | threads | test | t/s |\n|---|---|---|---|---|\n");
+    for (const auto& r : rows) {
+      std::printf("| %s | %s | %d | %s | %.2f ± %.2f |\n", flags.model.c_str(),
+                  info.architecture.c_str(), threads, r.test.c_str(), r.tps.mean, r.tps.stddev);
+    }
+  }
+  return 0;
+}
+
+const CommandRegistrar kRegistrar(
+    "bench", "Measure prompt processing (ppN) and generation (tgN) speed", [](CLI::App& sub) {
+      auto flags = std::make_shared<BenchFlags>();
+      sub.add_option("-m,--model", flags->model, "Model file (GGUF)")->required();
+      sub.add_option("-t,--threads", flags->threads, "Threads (default: all cores)");
+      sub.add_option("-p,--n-prompt", flags->n_prompt, "Prompt tokens per pp test (0: skip)")
+          ->capture_default_str()
+          ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
+      sub.add_option("-n,--n-gen", flags->n_gen, "Generated tokens per tg test (0: skip)")
+          ->capture_default_str()
+          ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
+      sub.add_option("-r,--repetitions", flags->reps, "Repetitions of each test")
+          ->capture_default_str()
+          ->check(CLI::Range(1, 1000));
+      sub.add_flag("--json", flags->json, "Print a JSON array instead of a table");
+      return [flags] { return RunBench(*flags); };
+    });
+
+}  // namespace
+}  // namespace r1d::cli

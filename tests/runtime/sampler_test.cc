@@ -1,0 +1,121 @@
+#include "runtime/sampler.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+
+namespace r1d::runtime {
+namespace {
+
+SamplingParams Greedy() {
+  SamplingParams p;
+  p.temperature = 0;
+  return p;
+}
+
+TEST(Sampler, GreedyPicksTheArgmax) {
+  Sampler s(Greedy());
+  const std::vector<float> logits = {0.1f, 2.0f, -1.0f, 1.9f};
+  EXPECT_EQ(s.Sample(logits.data(), 4, {}), 1);
+}
+
+TEST(Sampler, RepetitionPenaltyDemotesSeenTokens) {
+  SamplingParams p = Greedy();
+  p.repeat_penalty = 1.5f;
+  Sampler s(p);
+  const std::vector<float> logits = {0.0f, 2.0f, 1.5f};
+  EXPECT_EQ(s.Sample(logits.data(), 3, {1}), 2);  // 2.0 / 1.5 < 1.5
+  EXPECT_EQ(s.Sample(logits.data(), 3, {}), 1);
+}
+
+TEST(Sampler, PresenceAndFrequencyPenalties) {
+  SamplingParams p = Greedy();
+  p.frequency_penalty = 0.4f;
+  Sampler s(p);
+  const std::vector<float> logits = {1.0f, 1.5f};
+  EXPECT_EQ(s.Sample(logits.data(), 2, {1}), 1);     // 1.5 - 0.4 > 1.0
+  EXPECT_EQ(s.Sample(logits.data(), 2, {1, 1}), 0);  // 1.5 - 0.8 < 1.0
+  p = Greedy();
+  p.presence_penalty = 0.6f;
+  Sampler s2(p);
+  EXPECT_EQ(s2.Sample(logits.data(), 2, {1}), 0);
+}
+
+TEST(Sampler, SameSeedSameSequence) {
+  SamplingParams p;
+  p.temperature = 1.0f;
+  p.top_k = 0;
+  p.top_p = 1.0f;
+  p.min_p = 0.0f;
+  p.seed = 1234;
+  std::vector<float> logits(50);
+  for (int i = 0; i < 50; ++i) logits[i] = std::sin(static_cast<float>(i));
+  Sampler a(p), b(p);
+  p.seed = 99;
+  Sampler c(p);
+  std::vector<int32_t> ra, rb, rc;
+  for (int i = 0; i < 64; ++i) {
+    ra.push_back(a.Sample(logits.data(), 50, {}));
+    rb.push_back(b.Sample(logits.data(), 50, {}));
+    rc.push_back(c.Sample(logits.data(), 50, {}));
+  }
+  EXPECT_EQ(ra, rb);
+  EXPECT_NE(ra, rc);
+}
+
+TEST(Sampler, TopKOneIsGreedy) {
+  SamplingParams p;
+  p.temperature = 5.0f;
+  p.top_k = 1;
+  Sampler s(p);
+  const std::vector<float> logits = {0.0f, 0.1f, 3.0f, 0.2f};
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(s.Sample(logits.data(), 4, {}), 2);
+}
+
+TEST(Sampler, TopPAndMinPCutTheTail) {
+  // Probabilities ~ {0.64, 0.24, 0.09, 0.03}.
+  const std::vector<float> logits = {std::log(0.64f), std::log(0.24f), std::log(0.09f),
+                                     std::log(0.03f)};
+  SamplingParams p;
+  p.temperature = 1.0f;
+  p.top_k = 0;
+  p.min_p = 0.0f;
+  p.top_p = 0.8f;  // keeps {0, 1}
+  Sampler s(p);
+  std::map<int32_t, int> seen;
+  for (int i = 0; i < 2000; ++i) seen[s.Sample(logits.data(), 4, {})]++;
+  EXPECT_EQ(seen.count(2) + seen.count(3), 0u);
+  EXPECT_GT(seen[1], 0);
+  p.top_p = 1.0f;
+  p.min_p = 0.3f;  // keeps p >= 0.192: {0, 1}
+  Sampler m(p);
+  seen.clear();
+  for (int i = 0; i < 2000; ++i) seen[m.Sample(logits.data(), 4, {})]++;
+  EXPECT_EQ(seen.count(2) + seen.count(3), 0u);
+  EXPECT_GT(seen[1], 0);
+}
+
+TEST(Sampler, ValidatesParameters) {
+  SamplingParams p;
+  p.top_p = 0;
+  EXPECT_NE(ValidateSamplingParams(p).message().find("top_p"), std::string::npos);
+  p = SamplingParams();
+  p.temperature = NAN;
+  EXPECT_FALSE(ValidateSamplingParams(p).ok());
+  EXPECT_TRUE(ValidateSamplingParams(SamplingParams()).ok());
+}
+
+TEST(TopProbabilities, SoftmaxOfRawLogits) {
+  const std::vector<float> logits = {1.0f, 3.0f, 2.0f};
+  auto top = TopProbabilities(logits.data(), 3, 2);
+  ASSERT_EQ(top.size(), 2u);
+  const double z = std::exp(1.0) + std::exp(3.0) + std::exp(2.0);
+  EXPECT_EQ(top[0].first, 1);
+  EXPECT_NEAR(top[0].second, std::exp(3.0) / z, 1e-6);
+  EXPECT_EQ(top[1].first, 2);
+  EXPECT_NEAR(top[1].second, std::exp(2.0) / z, 1e-6);
+}
+
+}  // namespace
+}  // namespace r1d::runtime
