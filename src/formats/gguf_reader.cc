@@ -172,7 +172,7 @@ class GgufParser {
     const bool overflow = !CheckedMul(count, min_size, &need);
     if (overflow || need > Left()) {
       return Fail(std::string(what) + " " + to_string(count) + " at byte " + to_string(at) +
-                  " needs at least " + (overflow ? "2^64 or more" : to_string(need)) +
+                  " needs at least " + (overflow ? "2^64" : to_string(need)) +
                   " bytes, more than the " + to_string(Left()) + " left: " + PastEnd());
     }
     return Status::Ok();
@@ -292,7 +292,7 @@ class GgufParser {
     uint64_t count = 0;
     R1D_RETURN_IF_ERROR(Read(&count, "array count"));
     R1D_RETURN_IF_ERROR(CheckCount(count, MinEncodedSize(et), count_at,
-                                   std::string("array of ") + GgufTypeName(et) + ", count"));
+                                   std::string("array of ") + GgufTypeName(et) + ": count"));
     if (et == GgufType::kString) {
       out->strings.reserve(count);
       for (uint64_t k = 0; k < count; ++k) {

@@ -130,7 +130,7 @@ TEST(GgufMalformed, HugeArrayCounts) {
                      GgufType::kArray, GgufType::kBool}) {
     for (uint64_t n : {k2Pow63, kU64Max, uint64_t{1} << 60, uint64_t{1} << 62, uint64_t{100}}) {
       ExpectRefused(OneKv("arr", Bytes().Type(GgufType::kArray).Type(t).U64(n).Zeros(16)),
-                    {"key 'arr'", std::string("array of ") + GgufTypeName(t) + ", count",
+                    {"key 'arr'", std::string("array of ") + GgufTypeName(t) + ": count",
                      "past end of file"});
     }
   }
