@@ -74,7 +74,19 @@ void InstallAvx2(Table& t) {
   Set(t, DType::kQ8_K, nullptr, avx2::QuantizeRowQ8_K, nullptr);
 }
 
-void InstallAvx512(Table& t) { (void)t; }
+void InstallAvx512(Table& t) {
+  const bool vnni = CpuHasAvx512Vnni();
+  Set(t, DType::kF32, nullptr, nullptr, avx512::VecDotF32);
+  Set(t, DType::kF16, avx512::DequantizeRowF16, avx512::QuantizeRowF16, avx512::VecDotF16);
+  Set(t, DType::kBF16, avx512::DequantizeRowBF16, avx512::QuantizeRowBF16,
+      CpuHasAvx512Bf16() ? avx512::VecDotBF16Bf16 : avx512::VecDotBF16);
+  Set(t, DType::kQ4_0, nullptr, nullptr, vnni ? avx512::VecDotQ4_0Vnni : avx512::VecDotQ4_0);
+  Set(t, DType::kQ8_0, avx512::DequantizeRowQ8_0, avx512::QuantizeRowQ8_0,
+      vnni ? avx512::VecDotQ8_0Vnni : avx512::VecDotQ8_0);
+  Set(t, DType::kQ4_K, nullptr, nullptr, avx512::VecDotQ4_K);
+  Set(t, DType::kQ5_K, nullptr, nullptr, avx512::VecDotQ5_K);
+  Set(t, DType::kQ6_K, nullptr, nullptr, avx512::VecDotQ6_K);
+}
 
 Tables BuildTables() {
   Tables t;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/fp16.h"
+#include "kernels/cpu/cpu_kernels.h"
 #include "kernels/ops.h"
 #include "tensor/dtype.h"
 #include "tensor/quant_blocks.h"
@@ -176,6 +177,33 @@ TEST(KernelTables, VecDotTypesFollowLlamaCpp) {
   for (const auto& [w, a] : expected) EXPECT_EQ(GetKernels(w)->vec_dot_type, a);
 }
 
+// The SIMD versions are really installed (a dispatch slip would silently test the reference
+// against itself).
+TEST(KernelTables, SimdVersionsAreInstalled) {
+  for (Isa isa : AvailableIsas()) {
+    if (isa == Isa::kScalar) continue;
+    SCOPED_TRACE(IsaName(isa));
+    for (DType t : kWeightTypes) {
+      EXPECT_NE(GetKernels(t, isa)->vec_dot, GetKernels(t, Isa::kScalar)->vec_dot)
+          << tensor::DTypeName(t);
+    }
+    for (DType t : {DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ8_K}) {
+      EXPECT_NE(GetKernels(t, isa)->quantize_row, GetKernels(t, Isa::kScalar)->quantize_row)
+          << tensor::DTypeName(t);
+    }
+    for (DType t : {DType::kF16, DType::kBF16, DType::kQ8_0}) {
+      EXPECT_NE(GetKernels(t, isa)->dequantize_row, GetKernels(t, Isa::kScalar)->dequantize_row)
+          << tensor::DTypeName(t);
+    }
+    if (isa == Isa::kAvx512) {
+      for (DType t : {DType::kF16, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
+        EXPECT_NE(GetKernels(t, isa)->vec_dot, GetKernels(t, Isa::kAvx2)->vec_dot)
+            << tensor::DTypeName(t);
+      }
+    }
+  }
+}
+
 TEST(KernelTables, IsasAreOrderedAndIncludeScalar) {
   std::vector<Isa> isas = AvailableIsas();
   ASSERT_FALSE(isas.empty());
@@ -258,6 +286,42 @@ TEST(KernelHarness, VecDotMatchesReference) {
           const double tol = 1e-5 * AbsDot(Dequantize(ref, w, n), af) + 1e-30;
           ASSERT_NEAR(want, got, tol);
         }
+      }
+    }
+  }
+}
+
+// The dispatcher installs one of several AVX-512 variants depending on VNNI / BF16; test the
+// ones this CPU can run, installed or not.
+TEST(KernelHarness, EveryAvx512VariantMatchesReference) {
+  if (AvailableIsas().back() != Isa::kAvx512) GTEST_SKIP() << "no AVX-512 on this CPU";
+  struct Variant {
+    DType type;
+    float (*vec_dot)(int64_t, const void*, const void*);
+    bool runnable;
+    const char* name;
+  };
+  const Variant variants[] = {
+      {DType::kQ8_0, avx512::VecDotQ8_0, true, "Q8_0"},
+      {DType::kQ8_0, avx512::VecDotQ8_0Vnni, CpuHasAvx512Vnni(), "Q8_0Vnni"},
+      {DType::kQ4_0, avx512::VecDotQ4_0, true, "Q4_0"},
+      {DType::kQ4_0, avx512::VecDotQ4_0Vnni, CpuHasAvx512Vnni(), "Q4_0Vnni"},
+      {DType::kBF16, avx512::VecDotBF16, true, "BF16"},
+      {DType::kBF16, avx512::VecDotBF16Bf16, CpuHasAvx512Bf16(), "BF16Bf16"},
+  };
+  for (const Variant& v : variants) {
+    if (!v.runnable) continue;
+    const TypeKernels& ref = *GetKernels(v.type, Isa::kScalar);
+    const TypeKernels& act = *GetKernels(ref.vec_dot_type, Isa::kScalar);
+    for (int64_t n : Lengths(v.type)) {
+      SCOPED_TRACE(std::string(v.name) + " n=" + std::to_string(n));
+      std::vector<std::vector<uint8_t>> weights = {Quantize(ref, RandomFloats(n, 11))};
+      if (IsQuantizedWeight(v.type)) weights.push_back(RandomBlocks(v.type, n, 12));
+      const std::vector<uint8_t> a = Quantize(act, RandomFloats(n, 13));
+      const std::vector<float> af = Dequantize(act, a, n);
+      for (const auto& w : weights) {
+        const double tol = 1e-5 * AbsDot(Dequantize(ref, w, n), af) + 1e-30;
+        ASSERT_NEAR(ref.vec_dot(n, w.data(), a.data()), v.vec_dot(n, w.data(), a.data()), tol);
       }
     }
   }

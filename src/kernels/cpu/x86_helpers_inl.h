@@ -2,6 +2,10 @@
 // Small AVX2 helpers shared by the SIMD translation units (*_avx2.cc, *_avx512.cc) only.
 // Everything here has internal linkage (anonymous namespace) on purpose: each TU gets its own
 // copy compiled with its own flags, so the linker can never substitute a wider-ISA copy.
+// GCC 12's AVX-512 intrinsic headers build some results from _mm512_undefined_*(), which
+// -Wuninitialized flags once inlined (a known false positive); the pragma must precede them.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include <cstdint>
