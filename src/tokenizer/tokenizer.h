@@ -68,6 +68,8 @@ class Tokenizer {
  public:
   // Validates the spec (lengths, ids, merges) and builds the lookup tables.
   static Result<std::unique_ptr<Tokenizer>> Create(VocabSpec spec);
+  // Only Create can make a TokenizerImpl; use Create or LoadTokenizer.
+  explicit Tokenizer(std::unique_ptr<TokenizerImpl> impl);
   ~Tokenizer();
   Tokenizer(const Tokenizer&) = delete;
   Tokenizer& operator=(const Tokenizer&) = delete;
@@ -112,7 +114,6 @@ class Tokenizer {
   int32_t FindToken(std::string_view text) const;
 
  private:
-  explicit Tokenizer(std::unique_ptr<TokenizerImpl> impl);
   std::unique_ptr<TokenizerImpl> impl_;
 };
 
