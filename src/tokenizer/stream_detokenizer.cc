@@ -9,18 +9,22 @@ StreamDetokenizer::StreamDetokenizer(const Tokenizer& tokenizer, DecodeOptions o
 std::string StreamDetokenizer::Feed(int32_t id) { return Feed(std::span<const int32_t>(&id, 1)); }
 
 std::string StreamDetokenizer::Feed(std::span<const int32_t> ids) {
-  DecodeOptions options = options_;
-  // The leading space is only stripped at the very start of the text.
-  options.strip_leading_space = options_.strip_leading_space && !emitted_any_;
-  std::string piece = tokenizer_->Decode(ids, options);
-  if (!piece.empty()) emitted_any_ = true;
-  pending_ += piece;
+  for (int32_t id : ids) {
+    DecodeOptions options = options_;
+    // The leading space is only stripped from the first piece of the text.
+    options.strip_leading_space = options_.strip_leading_space && !started_;
+    pending_ += tokenizer_->Decode(std::span<const int32_t>(&id, 1), options);
+    if (tokenizer_->IsValid(id) && !tokenizer_->TokenPiece(id).empty() &&
+        (options_.render_special || !tokenizer_->IsSpecial(id))) {
+      started_ = true;
+    }
+  }
   return TakeComplete(false);
 }
 
 std::string StreamDetokenizer::Flush() {
   std::string out = TakeComplete(true);
-  emitted_any_ = false;
+  started_ = false;
   return out;
 }
 

@@ -116,14 +116,16 @@ std::string Tokenizer::Decode(std::span<const int32_t> ids, const DecodeOptions&
       options.strip_leading_space &&
       (v.kind == TokenizerKind::kWpm || (v.kind == TokenizerKind::kSpm && v.add_space_prefix));
   std::string out;
+  bool at_start = true;
   for (int32_t id : ids) {
     if (!IsValid(id)) continue;
     if (!options.render_special && v.IsSpecialType(id)) continue;
     std::string_view piece = v.tokens[id].piece;
-    if (strip && out.empty() && !piece.empty() && piece[0] == ' ' &&
-        v.tokens[id].type == TokenType::kNormal) {
+    if (piece.empty()) continue;
+    if (strip && at_start && piece[0] == ' ' && v.tokens[id].type == TokenType::kNormal) {
       piece.remove_prefix(1);
     }
+    at_start = false;
     out.append(piece);
   }
   return out;

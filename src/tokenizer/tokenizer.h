@@ -145,7 +145,7 @@ class StreamDetokenizer {
   const Tokenizer* tokenizer_;
   DecodeOptions options_;
   std::string pending_;
-  bool emitted_any_ = false;
+  bool started_ = false;  // a piece of text has been seen (for strip_leading_space)
 };
 
 }  // namespace r1d::tokenizer
