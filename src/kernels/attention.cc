@@ -1,46 +1,116 @@
 #include "kernels/attention.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/fp16.h"
-#include "kernels/elementwise.h"
 #include "kernels/ops.h"
+#include "kernels/parity/ggml_cpu_order.h"
 
 namespace r1d::kernels {
+namespace {
 
+// llama.cpp (non-flash attention) pads the number of visible cache cells to a multiple of 32
+// and masks the extra ones; the padding decides which products go to the SIMD part and which
+// to the scalar tail of its F16 dot product, so we reproduce it.
+constexpr int64_t kKvPad = 32;
+
+}  // namespace
+
+// Mirrors llama.cpp's CPU graph for one query row and head, bit for bit:
+//   kq = K . f16(q)               (F16 matrix product; vec_dot order for single-token batches,
+//                                  tinyBLAS order for larger ones)
+//   p  = softmax(kq * scale)      (ggml_v_expf; sums of 16-wide chunks accumulated in double)
+//   out = V^T . f16(p)            (F16 matrix product over the padded cell count, same rule)
 void CausalAttention(ThreadPool& pool, const AttentionShape& shape, const KvView& kv,
                      const float* q, int64_t n, int64_t pos0, float* out,
                      std::vector<std::vector<float>>& scratch) {
   const int64_t D = shape.head_dim;
   const int64_t q_dim = shape.n_head * D;
   const int64_t group = shape.n_head / shape.n_head_kv;
-  const TypeKernels* f16 = GetKernels(tensor::DType::kF16);
-  const int64_t n_kv_max = pos0 + n;
+  const int64_t n_kv_pad = (pos0 + n + kKvPad - 1) / kKvPad * kKvPad;
+  // tinyBLAS takes the batch when there are 2+ tokens and its tiling fits both products.
+  const bool tiny = n >= 2 && D % 16 == 0 && n_kv_pad % 16 == 0 && D % 4 == 0;
   scratch.resize(pool.size());
   pool.Run([&](int ith, int nth) {
     std::vector<float>& buf = scratch[ith];
-    buf.resize(n_kv_max + D + D / 2 + 1);
+    const size_t lanes = tiny ? 16 : 64;
+    buf.resize(n_kv_pad + D / 2 + 1 + n_kv_pad / 2 + 1 + lanes * D + D);
     float* scores = buf.data();
-    float* acc = scores + n_kv_max;
-    auto* q16 = reinterpret_cast<uint16_t*>(acc + D);
+    auto* q16 = reinterpret_cast<uint16_t*>(scores + n_kv_pad);
+    auto* p16 = reinterpret_cast<uint16_t*>(scores + n_kv_pad + D / 2 + 1);
+    float* acc = scores + n_kv_pad + D / 2 + 1 + n_kv_pad / 2 + 1;
+    float* fold = acc + lanes * D;
     for (int64_t job = ith; job < n * shape.n_head; job += nth) {
       const int64_t t = job / shape.n_head, h = job % shape.n_head;
       const int64_t hk = h / group;
       const int64_t n_kv = pos0 + t + 1;  // causal: positions [0, pos0 + t]
-      // llama.cpp rounds Q to F16 for the product with the F16 cache, and the probabilities to
-      // F16 for the product with V; doing the same keeps results within its tolerance.
-      f16->quantize_row(q + t * q_dim + h * D, q16, D);
+      const float* qh = q + t * q_dim + h * D;
+      for (int64_t d = 0; d < D; ++d) q16[d] = Fp32ToFp16(qh[d]);
+      float max = -INFINITY;
       for (int64_t j = 0; j < n_kv; ++j) {
-        scores[j] = f16->vec_dot(D, kv.k + j * kv.kv_stride + hk * D, q16) * shape.scale;
+        const uint16_t* k = kv.k + j * kv.kv_stride + hk * D;
+        const float kq = tiny ? parity::TinyBlasDotF16(k, q16, D) : parity::VecDotF16(k, q16, D);
+        scores[j] = kq * shape.scale;
+        max = std::max(max, scores[j]);
       }
-      Softmax(scores, n_kv);
-      std::fill(acc, acc + D, 0.0f);
-      for (int64_t j = 0; j < n_kv; ++j) {
-        const float p = Fp16ToFp32(Fp32ToFp16(scores[j]));
-        const uint16_t* v = kv.v + j * kv.kv_stride + hk * D;
-        for (int64_t d = 0; d < D; ++d) acc[d] += p * Fp16ToFp32(v[d]);
+      // Softmax: the masked cells are exact zeros inside their 16-wide chunk.
+      double sum = 0;
+      for (int64_t c = 0; c < n_kv; c += 16) {
+        float chunk[16] = {};
+        for (int64_t l = 0; l < 16 && c + l < n_kv; ++l) {
+          scores[c + l] = parity::VExpf(scores[c + l] - max);
+          chunk[l] = scores[c + l];
+        }
+        sum += static_cast<double>(parity::Hsum16(chunk));
       }
-      std::copy(acc, acc + D, out + t * q_dim + h * D);
+      const float inv = static_cast<float>(1.0 / sum);
+      for (int64_t j = 0; j < n_kv; ++j) p16[j] = Fp32ToFp16(scores[j] * inv);
+
+      float* o = out + t * q_dim + h * D;
+      std::fill(acc, acc + lanes * D, 0.0f);
+      if (tiny) {
+        // One 16-lane FMA chain over the cells, then the lane tree sum.
+        for (int64_t j = 0; j < n_kv; ++j) {
+          const float p = Fp16ToFp32(p16[j]);
+          const uint16_t* v = kv.v + j * kv.kv_stride + hk * D;
+          float* a = acc + (j % 16) * D;
+          for (int64_t d = 0; d < D; ++d) a[d] = std::fma(Fp16ToFp32(v[d]), p, a[d]);
+        }
+        float lane[16];
+        for (int64_t d = 0; d < D; ++d) {
+          for (int l = 0; l < 16; ++l) lane[l] = acc[l * D + d];
+          o[d] = parity::Hsum16(lane);
+        }
+      } else {
+        // ggml_vec_dot_f16 over the padded cells: 4 x 16 lanes for whole 64-cell steps, the
+        // remaining cells added one by one in double.
+        const int64_t np = n_kv_pad & ~int64_t{63};
+        const int64_t n_simd = std::min(n_kv, np);
+        for (int64_t j = 0; j < n_simd; ++j) {
+          const float p = Fp16ToFp32(p16[j]);
+          const uint16_t* v = kv.v + j * kv.kv_stride + hk * D;
+          float* a = acc + (j % 64) * D;
+          for (int64_t d = 0; d < D; ++d) a[d] = std::fma(Fp16ToFp32(v[d]), p, a[d]);
+        }
+        float lane[16];
+        for (int64_t d = 0; d < D; ++d) {
+          for (int l = 0; l < 16; ++l) {
+            const float s0 = acc[l * D + d], s1 = acc[(16 + l) * D + d];
+            const float s2 = acc[(32 + l) * D + d], s3 = acc[(48 + l) * D + d];
+            lane[l] = (s0 + s2) + (s1 + s3);
+          }
+          fold[d] = parity::Hsum16(lane);
+        }
+        for (int64_t d = 0; d < D; ++d) {
+          double s = fold[d];
+          for (int64_t j = n_simd; j < n_kv; ++j) {
+            s += static_cast<double>(Fp16ToFp32(kv.v[j * kv.kv_stride + hk * D + d]) *
+                                     Fp16ToFp32(p16[j]));
+          }
+          o[d] = static_cast<float>(s);
+        }
+      }
     }
   });
 }

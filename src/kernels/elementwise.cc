@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "kernels/parity/ggml_cpu_order.h"
+
 namespace r1d::kernels {
 
 void RmsNorm(const float* x, const float* weight, int64_t n, float eps, float* out) {
@@ -38,8 +40,8 @@ void ApplyRope(float* x, int64_t n_rot, RopeStyle style, const float* cos_v, con
     const int64_t b = style == RopeStyle::kAdjacentPairs ? 2 * i + 1 : i + half;
     const float x0 = x[a];
     const float x1 = x[b];
-    x[a] = x0 * cos_v[i] - x1 * sin_v[i];
-    x[b] = x0 * sin_v[i] + x1 * cos_v[i];
+    x[a] = std::fma(x0, cos_v[i], -(x1 * sin_v[i]));
+    x[b] = std::fma(x0, sin_v[i], x1 * cos_v[i]);
   }
 }
 
@@ -58,8 +60,9 @@ void Softmax(float* x, int64_t n) {
 
 void SiluMul(const float* gate, const float* up, int64_t n, float* out) {
   for (int64_t i = 0; i < n; ++i) {
-    const float g = gate[i];
-    out[i] = (g / (1.0f + std::exp(-g))) * up[i];
+    // llama.cpp's SiLU uses its vectorized exp approximation; matching it bit for bit keeps
+    // the quantized input of the down projection identical.
+    out[i] = parity::VSilu(gate[i]) * up[i];
   }
 }
 

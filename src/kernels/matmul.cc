@@ -4,6 +4,7 @@
 
 #include "core/status.h"
 #include "kernels/ops.h"
+#include "kernels/parity/ggml_cpu_order.h"
 
 namespace r1d::kernels {
 namespace {
@@ -11,6 +12,44 @@ namespace {
 // Rows handed to a thread at a time: big enough to amortize scheduling, small enough that the
 // weight rows stay in cache while every token of the batch uses them.
 constexpr int64_t kRowTile = 16;
+
+using tensor::DType;
+
+// The dot product of one weight row with one converted activation row, in the order
+// llama.cpp's CPU backend uses for this weight type and batch size (see
+// kernels/parity/ggml_cpu_order.h): bit-identical results keep the activation quantization
+// of the next product identical too.
+using RowDot = float (*)(int64_t n, const void* w, const void* a);
+
+float F16Vec(int64_t n, const void* w, const void* a) {
+  return parity::VecDotF16(static_cast<const uint16_t*>(w), static_cast<const uint16_t*>(a), n);
+}
+float F16Tiny(int64_t n, const void* w, const void* a) {
+  return parity::TinyBlasDotF16(static_cast<const uint16_t*>(w), static_cast<const uint16_t*>(a),
+                                n);
+}
+float F32Vec(int64_t n, const void* w, const void* a) {
+  return parity::VecDotF32(static_cast<const float*>(w), static_cast<const float*>(a), n);
+}
+float F32Tiny(int64_t n, const void* w, const void* a) {
+  return parity::TinyBlasDotF32(static_cast<const float*>(w), static_cast<const float*>(a), n);
+}
+
+// llama.cpp hands batches of 2+ tokens of F32/F16 weights to tinyBLAS when its tiling applies
+// (k a multiple of the 16-lane vector, rows a multiple of 4); otherwise, and for single
+// tokens, it uses the per-row vec_dot kernels. The quantized types handled here have the same
+// order on both paths.
+RowDot ChooseRowDot(const WeightView& w, int64_t n_tokens) {
+  const bool tiny = n_tokens >= 2 && w.n_in % 16 == 0 && w.n_out % 4 == 0;
+  switch (w.type) {
+    case DType::kF32:
+      return tiny ? F32Tiny : F32Vec;
+    case DType::kF16:
+      return tiny ? F16Tiny : F16Vec;
+    default:
+      return parity::GetVecDot(static_cast<int>(w.type));
+  }
+}
 
 }  // namespace
 
@@ -24,12 +63,16 @@ void MatMul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tok
   scratch.act.resize(static_cast<size_t>(act_row_bytes * n_tokens));
   uint8_t* act = scratch.act.data();
 
+  // llama.cpp's x86 Q8_0 activation quantizer rounds differently from the reference one.
+  auto quantize = wk->vec_dot_type == DType::kQ8_0 ? parity::QuantizeRowQ8_0 : ak->quantize_row;
   pool.ParallelFor(n_tokens, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
-      ak->quantize_row(x + t * w.n_in, act + t * act_row_bytes, w.n_in);
+      quantize(x + t * w.n_in, act + t * act_row_bytes, w.n_in);
     }
   });
 
+  RowDot dot = ChooseRowDot(w, n_tokens);
+  if (dot == nullptr) dot = wk->vec_dot;
   const int64_t w_row_bytes = w.row_bytes();
   const auto* wdata = static_cast<const uint8_t*>(w.data);
   const int64_t n_tiles = (w.n_out + kRowTile - 1) / kRowTile;
@@ -41,7 +84,7 @@ void MatMul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tok
         const uint8_t* a = act + t * act_row_bytes;
         float* yt = y + t * w.n_out;
         for (int64_t r = r0; r < r1; ++r) {
-          yt[r] = wk->vec_dot(w.n_in, wdata + r * w_row_bytes, a);
+          yt[r] = dot(w.n_in, wdata + r * w_row_bytes, a);
         }
       }
     }

@@ -1,0 +1,49 @@
+#pragma once
+// Arithmetic in the exact order of llama.cpp's x86 CPU backend (AVX-512 build, early 2025), so
+// that our results are bit-identical to the reference rather than merely close. On models with
+// quantized weights every activation is re-quantized before each matrix product; a single
+// different rounding there changes a quant by one step and the difference grows layer after
+// layer, so "close" is not enough to reproduce the reference's probabilities.
+//
+// Everything here is portable scalar code that emulates the SIMD lanes one by one (fused
+// multiply-adds via std::fma), so it gives the same bits on any CPU.
+#include <cstdint>
+
+namespace r1d::kernels::parity {
+
+// ---- Activation quantizers ----
+// Q8_0 as the x86 SIMD quantizer: scale d = amax / 127, multiplier 127 / amax (not 1 / d),
+// round half to even.
+void QuantizeRowQ8_0(const float* src, void* dst, int64_t n);
+
+// ---- Quantized dot products (weights . activations) ----
+// The x86 kernels keep 8 float lanes; lane l receives, per block, the exact integer sum of the
+// products whose index within their 32-group is in [4l, 4l + 4), times the block's scale, with
+// one fused multiply-add; the lanes are summed pairwise at the end. Returns nullptr-equivalent
+// (false) from HasVecDot for types without an emulation.
+using VecDotFn = float (*)(int64_t n, const void* w, const void* a);
+// The emulated dot product for a weight type (tensor::DType value), or nullptr.
+VecDotFn GetVecDot(int type);
+
+// ---- Float dot products ----
+// ggml_vec_dot_f16 / _f32 (AVX-512): 4 accumulators of 16 lanes over steps of 64 elements,
+// folded 0+2, 1+3, then 0+1, then a 16-lane tree sum; the rest (n % 64) added one by one in
+// double (F16) or float (F32).
+float VecDotF16(const uint16_t* x, const uint16_t* y, int64_t n);
+float VecDotF32(const float* x, const float* y, int64_t n);
+// tinyBLAS (llamafile sgemm, AVX-512): one 16-lane accumulator, a fused multiply-add per 16
+// elements, then a 16-lane tree sum. Used for batches of 2+ tokens. n % 16 == 0.
+float TinyBlasDotF16(const uint16_t* x, const uint16_t* y, int64_t n);
+float TinyBlasDotF32(const float* x, const float* y, int64_t n);
+
+// Pairwise sum of 8 / 16 lanes as the x86 horizontal adds do it.
+float Hsum8(const float* v);
+float Hsum16(const float* v);
+
+// ---- Elementwise ----
+// ggml_v_expf: the vectorized exp approximation used for softmax and SiLU (not libm's expf).
+float VExpf(float x);
+// ggml_v_silu: x / (1 + VExpf(-x)).
+float VSilu(float x);
+
+}  // namespace r1d::kernels::parity
