@@ -19,8 +19,7 @@ void QuantizeRowQ8_0(const float* src, void* dst, int64_t n);
 // ---- Quantized dot products (weights . activations) ----
 // The x86 kernels keep 8 float lanes; lane l receives, per block, the exact integer sum of the
 // products whose index within their 32-group is in [4l, 4l + 4), times the block's scale, with
-// one fused multiply-add; the lanes are summed pairwise at the end. Returns nullptr-equivalent
-// (false) from HasVecDot for types without an emulation.
+// one fused multiply-add; the lanes are summed pairwise at the end.
 using VecDotFn = float (*)(int64_t n, const void* w, const void* a);
 // The emulated dot product for a weight type (tensor::DType value), or nullptr.
 VecDotFn GetVecDot(int type);
