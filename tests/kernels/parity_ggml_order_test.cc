@@ -194,3 +194,33 @@ TEST(ParityAttention, MatchesDirectComputation) {
 
 }  // namespace
 }  // namespace r1d::kernels
+
+namespace r1d::kernels {
+namespace {
+
+// The SIMD versions must give exactly the bits of the portable emulation.
+TEST(ParityQuantDot, SimdIsBitIdenticalToPortable) {
+  const int64_t n = 4096;
+  for (DType t :
+       {DType::kQ8_0, DType::kQ4_0, DType::kQ5_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
+    const TypeKernels* wk = GetKernels(t);
+    const TypeKernels* ak = GetKernels(wk->vec_dot_type);
+    for (uint32_t seed = 10; seed < 20; ++seed) {
+      const std::vector<float> w = RandomVector(n, seed), x = RandomVector(n, seed + 100, 3.0f);
+      std::vector<uint8_t> wq(tensor::RowBytes(t, n)), xq(tensor::RowBytes(wk->vec_dot_type, n));
+      wk->quantize_row(w.data(), wq.data(), n);
+      if (wk->vec_dot_type == DType::kQ8_0) {
+        parity::QuantizeRowQ8_0(x.data(), xq.data(), n);
+      } else {
+        ak->quantize_row(x.data(), xq.data(), n);
+      }
+      const float fast = parity::GetVecDot(static_cast<int>(t))(n, wq.data(), xq.data());
+      const float portable =
+          parity::GetPortableVecDot(static_cast<int>(t))(n, wq.data(), xq.data());
+      EXPECT_EQ(fast, portable) << tensor::DTypeName(t) << " seed " << seed;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace r1d::kernels

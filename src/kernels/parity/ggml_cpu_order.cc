@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "core/fp16.h"
+#include "kernels/ops.h"
+#include "kernels/parity/quant_dot_x86.h"
 #include "tensor/dtype.h"
 #include "tensor/quant_blocks.h"
 
@@ -202,6 +204,21 @@ void QuantizeRowQ8_0(const float* src, void* dst, int64_t n) {
 }
 
 VecDotFn GetVecDot(int type) {
+  static const bool simd = BestIsa() >= Isa::kAvx2;
+  if (simd) {
+    switch (static_cast<tensor::DType>(type)) {
+      case tensor::DType::kQ8_0:
+        return avx2::DotQ8_0;
+      case tensor::DType::kQ4_0:
+        return avx2::DotQ4_0;
+      default:
+        break;
+    }
+  }
+  return GetPortableVecDot(type);
+}
+
+VecDotFn GetPortableVecDot(int type) {
   switch (static_cast<tensor::DType>(type)) {
     case tensor::DType::kQ8_0:
       return DotQ8_0;

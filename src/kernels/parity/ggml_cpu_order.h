@@ -23,6 +23,8 @@ void QuantizeRowQ8_0(const float* src, void* dst, int64_t n);
 using VecDotFn = float (*)(int64_t n, const void* w, const void* a);
 // The emulated dot product for a weight type (tensor::DType value), or nullptr.
 VecDotFn GetVecDot(int type);
+// The portable emulation only (tests compare it with the SIMD versions).
+VecDotFn GetPortableVecDot(int type);
 
 // ---- Float dot products ----
 // ggml_vec_dot_f16 / _f32 (AVX-512): 4 accumulators of 16 lanes over steps of 64 elements,
