@@ -103,11 +103,13 @@ TEST_F(GenerateCli, SameSeedSameTokens) {
 TEST_F(GenerateCli, BadFlagsGiveOneLineErrors) {
   const std::string model = Write("m.gguf", TinyModelWriter({}).Finish());
   ExpectCleanFailure(RunR1d("generate -m " + model + " --prompt-ids 1,x,3"), "--prompt-ids");
-  ExpectCleanFailure(RunR1d("generate -m " + model + " --prompt-ids 1,64"),
+  ExpectCleanFailure(RunR1d("generate -m " + model + " --prompt-ids 1,64 --json"),
                      "outside the vocabulary");
   ExpectCleanFailure(RunR1d("generate -m " + model + " --temp -1"), "temperature");
-  ExpectCleanFailure(RunR1d("generate -m " + model + " --prompt-ids 1,2,3 --ctx 2"), "context");
+  ExpectCleanFailure(RunR1d("generate -m " + model + " --prompt-ids 1,2,3 --ctx 2 --json"), "context");
   ExpectCleanFailure(RunR1d("generate -m " + dir_ + "/missing.gguf"), "missing.gguf");
+  // Text output needs a tokenizer; this model has none.
+  ExpectCleanFailure(RunR1d("generate -m " + model + " -n 2"), "tokenizer.ggml.model");
 }
 
 struct Breakage {
