@@ -174,6 +174,7 @@ Result<PreTokenizerConfig> GetPreTokenizerConfig(std::string_view pre) {
 
 struct RegexSplitter::Regex {
   pcre2_code* code = nullptr;
+  bool jit = false;
   ~Regex() { pcre2_code_free(code); }
 };
 
@@ -199,7 +200,7 @@ Result<std::unique_ptr<RegexSplitter>> RegexSplitter::Create(
                            reinterpret_cast<const char*>(message));
     }
     // JIT is an optimization only: without it (e.g. no executable memory) matching still works.
-    (void)pcre2_jit_compile(regex->code, PCRE2_JIT_COMPLETE);
+    regex->jit = pcre2_jit_compile(regex->code, PCRE2_JIT_COMPLETE) == 0;
     splitter->regexes_.push_back(std::move(regex));
   }
   return splitter;
@@ -219,7 +220,11 @@ void RegexSplitter::Split(std::string_view text, std::vector<Piece>* pieces) con
       size_t gap_start = 0;  // end of the last match, relative to the chunk
       size_t pos = 0;
       while (pos < chunk.length) {
-        int rc = pcre2_match(regex->code, subject, chunk.length, pos, 0, match_data.data, nullptr);
+        // pcre2_jit_match skips the per-call checks of pcre2_match: most calls match a short word.
+        int rc = regex->jit ? pcre2_jit_match(regex->code, subject, chunk.length, pos, 0,
+                                              match_data.data, nullptr)
+                            : pcre2_match(regex->code, subject, chunk.length, pos, 0,
+                                          match_data.data, nullptr);
         if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
           // JIT stack exhausted or similar: the interpreter keeps its state on the heap.
           rc = pcre2_match(regex->code, subject, chunk.length, pos, PCRE2_NO_JIT, match_data.data,

@@ -36,16 +36,31 @@ constexpr std::string_view kSpmSpace = "\xE2\x96\x81";
 void SpmEncode(const Vocab& vocab, std::string_view text, std::vector<int32_t>* out) {
   if (text.empty()) return;
   thread_local std::vector<SpmSymbol> symbols;
+  thread_local std::vector<int32_t> segments;
   thread_local std::vector<SpmCandidate> heap;
   symbols.clear();
-  heap.clear();
+  segments.clear();
+  // One symbol per character (an invalid byte is a symbol of its own). The text is cut into
+  // segments where two adjacent characters occur together in no token: merges never cross such
+  // a cut, so merging each segment alone gives the same result as merging the whole text, with
+  // small heaps instead of one the size of the text.
+  uint32_t prev_char = 0;
   for (size_t pos = 0; pos < text.size();) {
-    const Utf8Char ch = DecodeUtf8(text, pos);  // an invalid byte is a symbol of its own
+    const Utf8Char ch = DecodeUtf8(text, pos);
+    const uint32_t c = ch.valid ? ch.cp : 0x110000 + static_cast<uint8_t>(text[pos]);
     const auto index = static_cast<int32_t>(symbols.size());
-    symbols.push_back({pos, ch.len, index - 1, -1});
-    if (index > 0) symbols[index - 1].next = index;
+    if (index == 0 || !vocab.char_pairs.contains(CharPairKey(prev_char, c))) {
+      segments.push_back(index);
+      symbols.push_back({pos, ch.len, -1, -1});
+    } else {
+      symbols.push_back({pos, ch.len, index - 1, -1});
+      symbols[index - 1].next = index;
+    }
+    prev_char = c;
     pos += ch.len;
   }
+  segments.push_back(static_cast<int32_t>(symbols.size()));
+
   auto consider = [&](int32_t left, int32_t right) {
     if (left < 0 || right < 0) return;
     const size_t size = symbols[left].n + symbols[right].n;
@@ -54,34 +69,35 @@ void SpmEncode(const Vocab& vocab, std::string_view text, std::vector<int32_t>* 
     heap.push_back({vocab.tokens[id].score, left, right, size});
     std::push_heap(heap.begin(), heap.end(), SpmCandidateBefore{});
   };
-  for (int32_t i = 1; i < static_cast<int32_t>(symbols.size()); ++i) consider(i - 1, i);
-
-  while (!heap.empty()) {
-    std::pop_heap(heap.begin(), heap.end(), SpmCandidateBefore{});
-    const SpmCandidate c = heap.back();
-    heap.pop_back();
-    SpmSymbol& left = symbols[c.left];
-    SpmSymbol& right = symbols[c.right];
-    // Stale when either side has changed since the candidate was queued.
-    if (left.n == 0 || right.n == 0 || left.n + right.n != c.size) continue;
-    left.n += right.n;
-    right.n = 0;
-    left.next = right.next;
-    if (right.next >= 0) symbols[right.next].prev = c.left;
-    consider(left.prev, c.left);
-    consider(c.left, left.next);
-  }
-
-  for (int32_t i = 0; i >= 0; i = symbols[i].next) {
-    const std::string_view piece = text.substr(symbols[i].start, symbols[i].n);
-    const int32_t id = vocab.Find(piece);
-    if (id != kNoToken) {
-      out->push_back(id);
-      continue;
+  for (size_t s = 0; s + 1 < segments.size(); ++s) {
+    heap.clear();
+    for (int32_t i = segments[s] + 1; i < segments[s + 1]; ++i) consider(i - 1, i);
+    while (!heap.empty()) {
+      std::pop_heap(heap.begin(), heap.end(), SpmCandidateBefore{});
+      const SpmCandidate c = heap.back();
+      heap.pop_back();
+      SpmSymbol& left = symbols[c.left];
+      SpmSymbol& right = symbols[c.right];
+      // Stale when either side has changed since the candidate was queued.
+      if (left.n == 0 || right.n == 0 || left.n + right.n != c.size) continue;
+      left.n += right.n;
+      right.n = 0;
+      left.next = right.next;
+      if (right.next >= 0) symbols[right.next].prev = c.left;
+      consider(left.prev, c.left);
+      consider(c.left, left.next);
     }
-    for (char c : piece) {  // byte fallback
-      const int32_t byte_id = vocab.byte_tokens[static_cast<uint8_t>(c)];
-      if (byte_id != kNoToken) out->push_back(byte_id);
+    for (int32_t i = segments[s]; i >= 0; i = symbols[i].next) {
+      const std::string_view piece = text.substr(symbols[i].start, symbols[i].n);
+      const int32_t id = vocab.Find(piece);
+      if (id != kNoToken) {
+        out->push_back(id);
+        continue;
+      }
+      for (char ch : piece) {  // byte fallback
+        const int32_t byte_id = vocab.byte_tokens[static_cast<uint8_t>(ch)];
+        if (byte_id != kNoToken) out->push_back(byte_id);
+      }
     }
   }
 }

@@ -81,7 +81,7 @@ uint32_t LookupPair(const CodepointPair* table, size_t n, uint32_t cp) {
 
 struct ByteTables {
   std::array<std::string, 256> to_unicode;
-  std::array<uint32_t, 256> cps{};
+  std::array<int16_t, 256 + 68> to_byte;  // code point -> byte, -1 if not a mapped code point
 };
 
 // GPT-2's mapping: printable Latin-1 bytes stand for themselves, the other 68 bytes are moved, in
@@ -89,12 +89,14 @@ struct ByteTables {
 const ByteTables& GetByteTables() {
   static const ByteTables tables = [] {
     ByteTables t;
+    t.to_byte.fill(-1);
     uint32_t next = 256;
     for (uint32_t b = 0; b < 256; ++b) {
       const bool printable =
           (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-      t.cps[b] = printable ? b : next++;
-      AppendUtf8(t.cps[b], &t.to_unicode[b]);
+      const uint32_t cp = printable ? b : next++;
+      t.to_byte[cp] = static_cast<int16_t>(b);
+      AppendUtf8(cp, &t.to_unicode[b]);
     }
     return t;
   }();
@@ -125,17 +127,8 @@ bool IsCjkIdeograph(uint32_t cp) {
 std::string_view ByteToUnicode(uint8_t byte) { return GetByteTables().to_unicode[byte]; }
 
 int UnicodeToByte(uint32_t cp) {
-  if (cp < 256) {
-    const bool printable =
-        (cp >= '!' && cp <= '~') || (cp >= 0xA1 && cp <= 0xAC) || (cp >= 0xAE && cp <= 0xFF);
-    return printable ? static_cast<int>(cp) : -1;
-  }
-  if (cp >= 256 + 68) return -1;
-  const auto& cps = GetByteTables().cps;
-  for (int b = 0; b < 256; ++b) {
-    if (cps[b] == cp) return b;
-  }
-  return -1;
+  const auto& to_byte = GetByteTables().to_byte;
+  return cp < to_byte.size() ? to_byte[cp] : -1;
 }
 
 }  // namespace r1d::tokenizer

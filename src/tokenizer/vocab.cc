@@ -269,6 +269,19 @@ Result<std::unique_ptr<Vocab>> BuildVocab(const VocabSpec& spec, bool bpe_add_bo
 
   for (TokenInfo& t : v.tokens) t.piece = MakePiece(kind, t);
 
+  if (kind == TokenizerKind::kSpm) {
+    for (const TokenInfo& t : v.tokens) {
+      uint32_t prev = 0;
+      for (size_t pos = 0; pos < t.text.size();) {
+        const Utf8Char ch = DecodeUtf8(t.text, pos);
+        const uint32_t c = ch.valid ? ch.cp : 0x110000 + static_cast<uint8_t>(t.text[pos]);
+        if (pos > 0) v.char_pairs.insert(CharPairKey(prev, c));
+        prev = c;
+        pos += ch.len;
+      }
+    }
+  }
+
   static const char kHex[] = "0123456789ABCDEF";
   for (int b = 0; b < 256; ++b) {
     int32_t id = kNoToken;

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/status.h"
@@ -45,6 +46,9 @@ struct Vocab {
   // Byte value -> token for it: the byte-level character (BPE), <0xXX> (SPM). kNoToken if none.
   std::array<int32_t, 256> byte_tokens{};
   size_t max_token_len = 0;
+  // SPM: every pair of adjacent characters that occurs inside some token (see CharPairKey). Text
+  // can be cut between two characters that form no such pair: no merge ever crosses there.
+  std::unordered_set<uint64_t> char_pairs;
 
   int32_t n_tokens() const { return static_cast<int32_t>(tokens.size()); }
   int32_t Find(std::string_view text) const {
@@ -56,6 +60,12 @@ struct Vocab {
     return t == TokenType::kControl || t == TokenType::kUnknown;
   }
 };
+
+// A character for CharPairKey: its code point, or 0x110000 + byte for a byte that is not valid
+// UTF-8 there.
+inline uint64_t CharPairKey(uint32_t left, uint32_t right) {
+  return (static_cast<uint64_t>(left) << 21) | right;
+}
 
 // `bpe_add_bos` is the add_bos default of the BPE pre-tokenizer family (ignored for SPM / WPM).
 // Merges are not looked at here.
