@@ -181,6 +181,18 @@ TEST_F(DownloaderTest, ServerErrorsAreRetriedThenReported) {
   EXPECT_EQ(CountOf(ReadFile(log_), "GET "), 3);
 }
 
+TEST_F(DownloaderTest, StalledTransferTimesOutAndKeepsWhatArrived) {
+  TestServer server(Hub({"--stall-after", "50000"}));
+  ASSERT_GT(server.port(), 0) << server.server_stderr();
+  DownloadOptions impatient = options_;
+  impatient.max_attempts = 1;
+  impatient.stall_timeout_s = 1;
+  auto r = DownloadFile(Url(server), partial_, impatient, nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("timed out"), std::string::npos) << r.status().message();
+  EXPECT_EQ(fs::file_size(partial_), 50000u);
+}
+
 TEST_F(DownloaderTest, ConnectionRefusedIsAClearError) {
   // A port nobody listens on: a server started and stopped again.
   std::string endpoint;

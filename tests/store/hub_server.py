@@ -4,7 +4,7 @@
 Serves ROOT/<owner>/<repo>/<path> at /<owner>/<repo>/resolve/main/<path>, with HTTP Range
 support, and can misbehave on request: drop the connection after N body bytes, ignore Range,
 send a right or wrong SHA-256 ETag (or X-Linked-Etag on a redirect, as huggingface.co does),
-or answer every request with a fixed status. Prints "port N" on stdout once listening and
+stall after N bytes, or answer every request with a fixed status. Prints "port N" on stdout once listening and
 appends one line per request to --log.
 """
 import argparse
@@ -14,6 +14,7 @@ import os
 import socket
 import sys
 import threading
+import time
 
 ARGS = None
 CUTS_LEFT = 0
@@ -125,6 +126,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with open(path, "rb") as f:
             f.seek(start)
             data = f.read()
+        if ARGS.stall_after >= 0:
+            # Send a little, then go silent with the connection open: a stalled transfer.
+            self.wfile.write(data[:ARGS.stall_after])
+            self.wfile.flush()
+            time.sleep(60)
+            return
         if cut:
             self.wfile.write(data[:ARGS.cut_after])
             self.wfile.flush()
@@ -147,6 +154,7 @@ def main():
     p.add_argument("--cut-after", type=int, default=-1)
     p.add_argument("--cut-times", type=int, default=1)
     p.add_argument("--status", type=int, default=0)
+    p.add_argument("--stall-after", type=int, default=-1)
     ARGS = p.parse_args()
     CUTS_LEFT = ARGS.cut_times
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
