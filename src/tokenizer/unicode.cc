@@ -126,6 +126,36 @@ bool IsCjkIdeograph(uint32_t cp) {
 
 std::string_view ByteToUnicode(uint8_t byte) { return GetByteTables().to_unicode[byte]; }
 
+std::string ByteLevelDecode(std::string_view text) {
+  const auto& to_byte = GetByteTables().to_byte;
+  std::string out(text.size(), '\0');  // never longer than the text
+  size_t n = 0;
+  for (size_t i = 0; i < text.size();) {
+    const auto b0 = static_cast<uint8_t>(text[i]);
+    size_t len = 1;
+    int byte = -1;
+    if (b0 < 0x80) {
+      byte = b0;  // printable ASCII stands for itself; controls are not mapped and kept as is
+    } else if (b0 >= 0xC2 && b0 < 0xE0 && i + 1 < text.size() &&
+               (static_cast<uint8_t>(text[i + 1]) & 0xC0) == 0x80) {
+      // Every mapped code point above U+007F has a two-byte form (U+00A1..U+0143).
+      const uint32_t cp = ((b0 & 0x1Fu) << 6) | (static_cast<uint8_t>(text[i + 1]) & 0x3Fu);
+      byte = cp < to_byte.size() ? to_byte[cp] : -1;
+      len = 2;
+    } else {
+      len = DecodeUtf8(text, i).len;
+    }
+    if (byte >= 0) {
+      out[n++] = static_cast<char>(byte);
+    } else {
+      for (size_t k = 0; k < len; ++k) out[n++] = text[i + k];
+    }
+    i += len;
+  }
+  out.resize(n);
+  return out;
+}
+
 int UnicodeToByte(uint32_t cp) {
   const auto& to_byte = GetByteTables().to_byte;
   return cp < to_byte.size() ? to_byte[cp] : -1;

@@ -69,5 +69,8 @@ bool IsCjkIdeograph(uint32_t cp);
 std::string_view ByteToUnicode(uint8_t byte);
 // The byte a code point stands for, or -1 if it is not one of the 256 mapped code points.
 int UnicodeToByte(uint32_t cp);
+// Byte-level token text -> the bytes it stands for. Code points outside the mapping (possible in
+// hand-made vocabularies) are kept as they are.
+std::string ByteLevelDecode(std::string_view text);
 
 }  // namespace r1d::tokenizer

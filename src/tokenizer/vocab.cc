@@ -56,24 +56,6 @@ int ParseByteToken(std::string_view text) {
   return value;
 }
 
-// Byte-level BPE token text -> bytes. Code points outside the byte mapping (possible in
-// hand-made vocabularies) are kept as they are.
-std::string DecodeByteLevel(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size();) {
-    const Utf8Char ch = DecodeUtf8(text, i);
-    const int byte = ch.valid ? UnicodeToByte(ch.cp) : -1;
-    if (byte >= 0) {
-      out.push_back(static_cast<char>(byte));
-    } else {
-      out.append(text.substr(i, ch.len));
-    }
-    i += ch.len;
-  }
-  return out;
-}
-
 std::string ReplaceAll(std::string_view s, std::string_view from, std::string_view to) {
   std::string out;
   size_t pos = 0;
@@ -95,7 +77,7 @@ std::string MakePiece(TokenizerKind kind, const TokenInfo& token) {
     case TokenType::kUserDefined:
       return token.text;
     case TokenType::kNormal:
-      if (kind == TokenizerKind::kBpe) return DecodeByteLevel(token.text);
+      if (kind == TokenizerKind::kBpe) return ByteLevelDecode(token.text);
       return ReplaceAll(token.text, kSpmSpace, " ");
     case TokenType::kByte:
       if (kind != TokenizerKind::kBpe) {
