@@ -32,6 +32,7 @@ void CausalAttention(ThreadPool& pool, const AttentionShape& shape, const KvView
   // tinyBLAS takes the batch when there are 2+ tokens and its tiling fits both products.
   const bool tiny = n >= 2 && D % 16 == 0 && n_kv_pad % 16 == 0 && D % 4 == 0;
   scratch.resize(pool.size());
+  const parity::FloatKernels& fk = parity::FastFloatKernels();
   pool.Run([&](int ith, int nth) {
     std::vector<float>& buf = scratch[ith];
     const size_t lanes = tiny ? 16 : 64;
@@ -50,18 +51,16 @@ void CausalAttention(ThreadPool& pool, const AttentionShape& shape, const KvView
       float max = -INFINITY;
       for (int64_t j = 0; j < n_kv; ++j) {
         const uint16_t* k = kv.k + j * kv.kv_stride + hk * D;
-        const float kq = tiny ? parity::TinyBlasDotF16(k, q16, D) : parity::VecDotF16(k, q16, D);
+        const float kq = tiny ? fk.tiny_blas_dot_f16(k, q16, D) : fk.vec_dot_f16(k, q16, D);
         scores[j] = kq * shape.scale;
         max = std::max(max, scores[j]);
       }
       // Softmax: the masked cells are exact zeros inside their 16-wide chunk.
+      fk.exp_row(scores, max, n_kv);
       double sum = 0;
       for (int64_t c = 0; c < n_kv; c += 16) {
         float chunk[16] = {};
-        for (int64_t l = 0; l < 16 && c + l < n_kv; ++l) {
-          scores[c + l] = parity::VExpf(scores[c + l] - max);
-          chunk[l] = scores[c + l];
-        }
+        for (int64_t l = 0; l < 16 && c + l < n_kv; ++l) chunk[l] = scores[c + l];
         sum += static_cast<double>(parity::Hsum16(chunk));
       }
       const float inv = static_cast<float>(1.0 / sum);
@@ -74,8 +73,7 @@ void CausalAttention(ThreadPool& pool, const AttentionShape& shape, const KvView
         for (int64_t j = 0; j < n_kv; ++j) {
           const float p = Fp16ToFp32(p16[j]);
           const uint16_t* v = kv.v + j * kv.kv_stride + hk * D;
-          float* a = acc + (j % 16) * D;
-          for (int64_t d = 0; d < D; ++d) a[d] = std::fma(Fp16ToFp32(v[d]), p, a[d]);
+          fk.fma_f16_row(acc + (j % 16) * D, v, p, D);
         }
         float lane[16];
         for (int64_t d = 0; d < D; ++d) {
@@ -90,8 +88,7 @@ void CausalAttention(ThreadPool& pool, const AttentionShape& shape, const KvView
         for (int64_t j = 0; j < n_simd; ++j) {
           const float p = Fp16ToFp32(p16[j]);
           const uint16_t* v = kv.v + j * kv.kv_stride + hk * D;
-          float* a = acc + (j % 64) * D;
-          for (int64_t d = 0; d < D; ++d) a[d] = std::fma(Fp16ToFp32(v[d]), p, a[d]);
+          fk.fma_f16_row(acc + (j % 64) * D, v, p, D);
         }
         float lane[16];
         for (int64_t d = 0; d < D; ++d) {

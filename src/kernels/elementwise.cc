@@ -59,11 +59,9 @@ void Softmax(float* x, int64_t n) {
 }
 
 void SiluMul(const float* gate, const float* up, int64_t n, float* out) {
-  for (int64_t i = 0; i < n; ++i) {
-    // llama.cpp's SiLU uses its vectorized exp approximation; matching it bit for bit keeps
-    // the quantized input of the down projection identical.
-    out[i] = parity::VSilu(gate[i]) * up[i];
-  }
+  // llama.cpp's SiLU uses its vectorized exp approximation; matching it bit for bit keeps
+  // the quantized input of the down projection identical.
+  parity::SiluMulRow(gate, up, n, out);
 }
 
 void AddInPlace(float* y, const float* x, int64_t n) {

@@ -190,7 +190,8 @@ float DotQ6_K(int64_t n, const void* w, const void* a) {
 
 }  // namespace
 
-void QuantizeRowQ8_0(const float* src, void* dst, int64_t n) {
+namespace {
+void PortableQuantizeRowQ8_0(const float* src, void* dst, int64_t n) {
   BlockQ8_0* y = static_cast<BlockQ8_0*>(dst);
   for (int64_t b = 0; b < n / 32; ++b) {
     const float* x = src + 32 * b;
@@ -202,6 +203,7 @@ void QuantizeRowQ8_0(const float* src, void* dst, int64_t n) {
     for (int e = 0; e < 32; ++e) y[b].qs[e] = static_cast<int8_t>(RoundEven(x[e] * id));
   }
 }
+}  // namespace
 
 VecDotFn GetVecDot(int type) {
   static const bool simd = BestIsa() >= Isa::kAvx2;
@@ -211,6 +213,14 @@ VecDotFn GetVecDot(int type) {
         return avx2::DotQ8_0;
       case tensor::DType::kQ4_0:
         return avx2::DotQ4_0;
+      case tensor::DType::kQ5_0:
+        return avx2::DotQ5_0;
+      case tensor::DType::kQ4_K:
+        return avx2::DotQ4_K;
+      case tensor::DType::kQ5_K:
+        return avx2::DotQ5_K;
+      case tensor::DType::kQ6_K:
+        return avx2::DotQ6_K;
       default:
         break;
     }
@@ -283,19 +293,72 @@ float TinyBlasFloat(const T* x, const T* y, int64_t n, Conv conv) {
   }
   return Hsum16(acc);
 }
-}  // namespace
 
-float VecDotF16(const uint16_t* x, const uint16_t* y, int64_t n) {
+float PortableVecDotF16(const uint16_t* x, const uint16_t* y, int64_t n) {
   return VecDotFloat<uint16_t, double>(x, y, n, [](uint16_t h) { return Fp16ToFp32(h); });
 }
-float VecDotF32(const float* x, const float* y, int64_t n) {
+float PortableVecDotF32(const float* x, const float* y, int64_t n) {
   return VecDotFloat<float, float>(x, y, n, [](float f) { return f; });
 }
-float TinyBlasDotF16(const uint16_t* x, const uint16_t* y, int64_t n) {
+float PortableTinyBlasDotF16(const uint16_t* x, const uint16_t* y, int64_t n) {
   return TinyBlasFloat(x, y, n, [](uint16_t h) { return Fp16ToFp32(h); });
 }
-float TinyBlasDotF32(const float* x, const float* y, int64_t n) {
+float PortableTinyBlasDotF32(const float* x, const float* y, int64_t n) {
   return TinyBlasFloat(x, y, n, [](float f) { return f; });
+}
+void PortableFmaF16Row(float* acc, const uint16_t* v, float p, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) acc[i] = std::fma(Fp16ToFp32(v[i]), p, acc[i]);
+}
+void PortableExpRow(float* x, float sub, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = VExpf(x[i] - sub);
+}
+void PortableSiluMulRow(const float* gate, const float* up, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = VSilu(gate[i]) * up[i];
+}
+
+// The SIMD row kernels take the portable scalar function for their rare out-of-range lanes.
+void Avx2ExpRow(float* x, float sub, int64_t n) { avx2::ExpRow(x, sub, n, VExpf); }
+void Avx2SiluMulRow(const float* gate, const float* up, int64_t n, float* out) {
+  avx2::SiluMulRow(gate, up, n, out, VSilu);
+}
+
+constexpr FloatKernels kPortable = {
+    PortableVecDotF16, PortableVecDotF32, PortableTinyBlasDotF16, PortableTinyBlasDotF32,
+    PortableFmaF16Row, PortableExpRow,    PortableSiluMulRow,     PortableQuantizeRowQ8_0,
+};
+constexpr FloatKernels kAvx2 = {
+    avx2::VecDotF16, avx2::VecDotF32, avx2::TinyBlasDotF16, avx2::TinyBlasDotF32,
+    avx2::FmaF16Row, Avx2ExpRow,      Avx2SiluMulRow,       avx2::QuantizeRowQ8_0,
+};
+}  // namespace
+
+const FloatKernels& PortableFloatKernels() { return kPortable; }
+const FloatKernels& FastFloatKernels() {
+  static const FloatKernels& fast = BestIsa() >= Isa::kAvx2 ? kAvx2 : kPortable;
+  return fast;
+}
+
+void QuantizeRowQ8_0(const float* src, void* dst, int64_t n) {
+  FastFloatKernels().quantize_row_q8_0(src, dst, n);
+}
+float VecDotF16(const uint16_t* x, const uint16_t* y, int64_t n) {
+  return FastFloatKernels().vec_dot_f16(x, y, n);
+}
+float VecDotF32(const float* x, const float* y, int64_t n) {
+  return FastFloatKernels().vec_dot_f32(x, y, n);
+}
+float TinyBlasDotF16(const uint16_t* x, const uint16_t* y, int64_t n) {
+  return FastFloatKernels().tiny_blas_dot_f16(x, y, n);
+}
+float TinyBlasDotF32(const float* x, const float* y, int64_t n) {
+  return FastFloatKernels().tiny_blas_dot_f32(x, y, n);
+}
+void FmaF16Row(float* acc, const uint16_t* v, float p, int64_t n) {
+  FastFloatKernels().fma_f16_row(acc, v, p, n);
+}
+void ExpRow(float* x, float sub, int64_t n) { FastFloatKernels().exp_row(x, sub, n); }
+void SiluMulRow(const float* gate, const float* up, int64_t n, float* out) {
+  FastFloatKernels().silu_mul_row(gate, up, n, out);
 }
 
 float VExpf(float x) {

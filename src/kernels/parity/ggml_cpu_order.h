@@ -5,8 +5,10 @@
 // different rounding there changes a quant by one step and the difference grows layer after
 // layer, so "close" is not enough to reproduce the reference's probabilities.
 //
-// Everything here is portable scalar code that emulates the SIMD lanes one by one (fused
-// multiply-adds via std::fma), so it gives the same bits on any CPU.
+// The reference is portable scalar code that emulates the SIMD lanes one by one (fused
+// multiply-adds via std::fma), so it gives the same bits on any CPU. Where the CPU has
+// AVX2 + FMA + F16C the functions below run SIMD versions that give exactly the same bits
+// (tests compare them with the portable ones on random data).
 #include <cstdint>
 
 namespace r1d::kernels::parity {
@@ -40,6 +42,30 @@ float TinyBlasDotF32(const float* x, const float* y, int64_t n);
 // Pairwise sum of 8 / 16 lanes as the x86 horizontal adds do it.
 float Hsum8(const float* v);
 float Hsum16(const float* v);
+
+// ---- Row kernels (attention and the feed-forward block) ----
+// acc[i] = fma(f16(v[i]), p, acc[i]): one cache cell's step of attention's V product.
+void FmaF16Row(float* acc, const uint16_t* v, float p, int64_t n);
+// x[i] = VExpf(x[i] - sub).
+void ExpRow(float* x, float sub, int64_t n);
+// out[i] = VSilu(gate[i]) * up[i].
+void SiluMulRow(const float* gate, const float* up, int64_t n, float* out);
+
+// One implementation of the float kernels above: the portable emulation or a SIMD version.
+struct FloatKernels {
+  float (*vec_dot_f16)(const uint16_t* x, const uint16_t* y, int64_t n);
+  float (*vec_dot_f32)(const float* x, const float* y, int64_t n);
+  float (*tiny_blas_dot_f16)(const uint16_t* x, const uint16_t* y, int64_t n);
+  float (*tiny_blas_dot_f32)(const float* x, const float* y, int64_t n);
+  void (*fma_f16_row)(float* acc, const uint16_t* v, float p, int64_t n);
+  void (*exp_row)(float* x, float sub, int64_t n);
+  void (*silu_mul_row)(const float* gate, const float* up, int64_t n, float* out);
+  void (*quantize_row_q8_0)(const float* src, void* dst, int64_t n);
+};
+// The portable reference (tests) and the fastest one this CPU runs (what the functions above
+// call; hot loops may fetch it once).
+const FloatKernels& PortableFloatKernels();
+const FloatKernels& FastFloatKernels();
 
 // ---- Elementwise ----
 // ggml_v_expf: the vectorized exp approximation used for softmax and SiLU (not libm's expf).
