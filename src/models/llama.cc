@@ -142,8 +142,7 @@ class LlamaModel : public Model {
         std::make_unique<KvState>(std::move(buf), n_ctx, hp_.n_layer, kv_dim));
   }
 
-  Status Forward(ThreadPool& pool, SequenceState& state, const int32_t* tokens, int64_t n,
-                 int64_t pos0, float* logits_last) override;
+  Status ForwardBatch(ThreadPool& pool, const BatchEntry* entries, int64_t n_entries) override;
 
  private:
   std::unique_ptr<formats::GgufFile> file_;
@@ -157,7 +156,9 @@ class LlamaModel : public Model {
 
   // Activations, resized per call: [n][dim].
   std::vector<float> x_, cur_, q_, k_, v_, attn_, tmp_, gate_, up_;
-  std::vector<float> rope_cos_, rope_sin_;
+  std::vector<float> rope_cos_, rope_sin_, logits_;
+  std::vector<int64_t> owner_, pos_, first_row_;
+  std::vector<int32_t> tokens_;
   std::vector<std::vector<float>> thread_scratch_;
   kernels::MatMulScratch mm_;
 };
@@ -220,23 +221,32 @@ void AddBias(float* y, const float* bias, int64_t n, int64_t dim) {
   for (int64_t t = 0; t < n; ++t) kernels::AddInPlace(y + t * dim, bias, dim);
 }
 
-Status LlamaModel::Forward(ThreadPool& pool, SequenceState& state, const int32_t* tokens, int64_t n,
-                           int64_t pos0, float* logits_last) {
-  auto* kv = dynamic_cast<KvState*>(&state);
-  R1D_CHECK_MSG(kv != nullptr, "sequence state of another model");
-  if (n <= 0) return Status::Error("no tokens to evaluate");
-  if (pos0 < 0 || pos0 + n > kv->capacity()) {
-    return Status::Error("context is full: " + std::to_string(pos0 + n) + " positions needed, " +
-                         std::to_string(kv->capacity()) + " available (raise --ctx)");
-  }
-  for (int64_t t = 0; t < n; ++t) {
-    if (tokens[t] < 0 || tokens[t] >= hp_.n_vocab) {
-      return Status::Error("token id " + std::to_string(tokens[t]) +
-                           " is outside the vocabulary [0, " + std::to_string(hp_.n_vocab) + ")");
+Status LlamaModel::ForwardBatch(ThreadPool& pool, const BatchEntry* entries, int64_t n_entries) {
+  if (n_entries <= 0) return Status::Error("no sequences to evaluate");
+  // Validate everything first; then the pass cannot fail half-way.
+  int64_t n = 0;
+  std::vector<KvState*> states(static_cast<size_t>(n_entries));
+  for (int64_t i = 0; i < n_entries; ++i) {
+    const BatchEntry& en = entries[i];
+    states[i] = dynamic_cast<KvState*>(en.state);
+    R1D_CHECK_MSG(states[i] != nullptr, "sequence state of another model");
+    if (en.n <= 0) return Status::Error("no tokens to evaluate");
+    if (en.pos0 < 0 || en.pos0 + en.n > states[i]->capacity()) {
+      return Status::Error("context is full: " + std::to_string(en.pos0 + en.n) +
+                           " positions needed, " + std::to_string(states[i]->capacity()) +
+                           " available (raise --ctx)");
     }
+    for (int64_t t = 0; t < en.n; ++t) {
+      if (en.tokens[t] < 0 || en.tokens[t] >= hp_.n_vocab) {
+        return Status::Error("token id " + std::to_string(en.tokens[t]) +
+                             " is outside the vocabulary [0, " + std::to_string(hp_.n_vocab) + ")");
+      }
+    }
+    n += en.n;
   }
   const int64_t E = hp_.n_embd, D = hp_.head_dim;
   const int64_t q_dim = hp_.n_head * D, kv_dim = hp_.n_head_kv * D;
+  const int64_t half_rot = hp_.n_rot / 2;
   x_.resize(n * E);
   cur_.resize(n * E);
   q_.resize(n * q_dim);
@@ -246,21 +256,35 @@ Status LlamaModel::Forward(ThreadPool& pool, SequenceState& state, const int32_t
   tmp_.resize(n * E);
   gate_.resize(n * hp_.n_ff);
   up_.resize(n * hp_.n_ff);
-  rope_cos_.resize(n * hp_.n_rot / 2);
-  rope_sin_.resize(n * hp_.n_rot / 2);
+  rope_cos_.resize(n * half_rot);
+  rope_sin_.resize(n * half_rot);
+  // Row t of the batch belongs to entry owner_[t] at position pos_[t].
+  owner_.resize(n);
+  pos_.resize(n);
+  tokens_.resize(n);
+  first_row_.resize(n_entries);
+  for (int64_t i = 0, t = 0; i < n_entries; ++i) {
+    first_row_[i] = t;
+    for (int64_t j = 0; j < entries[i].n; ++j, ++t) {
+      owner_[t] = i;
+      pos_[t] = entries[i].pos0 + j;
+      tokens_[t] = entries[i].tokens[j];
+    }
+  }
 
   const kernels::TypeKernels* embd_k = kernels::GetKernels(tok_embd_.type);
   const int64_t embd_row = tok_embd_.row_bytes();
   pool.ParallelFor(n, [&](int64_t b, int64_t e) {
     for (int64_t t = b; t < e; ++t) {
-      embd_k->dequantize_row(static_cast<const uint8_t*>(tok_embd_.data) + tokens[t] * embd_row,
+      embd_k->dequantize_row(static_cast<const uint8_t*>(tok_embd_.data) + tokens_[t] * embd_row,
                              x_.data() + t * E, E);
-      kernels::RopeAngles(pos0 + t, hp_.n_rot, hp_.rope_base, hp_.rope_scale, rope_freqs_,
-                          rope_cos_.data() + t * hp_.n_rot / 2,
-                          rope_sin_.data() + t * hp_.n_rot / 2);
+      kernels::RopeAngles(pos_[t], hp_.n_rot, hp_.rope_base, hp_.rope_scale, rope_freqs_,
+                          rope_cos_.data() + t * half_rot, rope_sin_.data() + t * half_rot);
     }
   });
 
+  const kernels::AttentionShape shape{hp_.n_head, hp_.n_head_kv, D,
+                                      1.0f / std::sqrt(static_cast<float>(D))};
   for (int64_t il = 0; il < hp_.n_layer; ++il) {
     const Layer& L = layers_[il];
     pool.ParallelFor(n, [&](int64_t b, int64_t e) {
@@ -274,29 +298,34 @@ Status LlamaModel::Forward(ThreadPool& pool, SequenceState& state, const int32_t
     AddBias(q_.data(), L.bq, n, q_dim);
     AddBias(k_.data(), L.bk, n, kv_dim);
     AddBias(v_.data(), L.bv, n, kv_dim);
-    // RoPE, then store K and V for these positions in the cache (F16, as llama.cpp's cache).
+    // RoPE, then store K and V for these positions in each sequence's cache (F16, as
+    // llama.cpp's cache).
     pool.ParallelFor(n, [&](int64_t b, int64_t e) {
       for (int64_t t = b; t < e; ++t) {
-        const float* c = rope_cos_.data() + t * hp_.n_rot / 2;
-        const float* s = rope_sin_.data() + t * hp_.n_rot / 2;
+        const float* c = rope_cos_.data() + t * half_rot;
+        const float* s = rope_sin_.data() + t * half_rot;
         for (int64_t h = 0; h < hp_.n_head; ++h) {
           kernels::ApplyRope(q_.data() + t * q_dim + h * D, hp_.n_rot, hp_.rope_style, c, s);
         }
         for (int64_t h = 0; h < hp_.n_head_kv; ++h) {
           kernels::ApplyRope(k_.data() + t * kv_dim + h * D, hp_.n_rot, hp_.rope_style, c, s);
         }
-        uint16_t* kc = kv->K(il, pos0 + t);
-        uint16_t* vc = kv->V(il, pos0 + t);
+        KvState* kv = states[owner_[t]];
+        uint16_t* kc = kv->K(il, pos_[t]);
+        uint16_t* vc = kv->V(il, pos_[t]);
         for (int64_t i = 0; i < kv_dim; ++i) {
           kc[i] = Fp32ToFp16(k_[t * kv_dim + i]);
           vc[i] = Fp32ToFp16(v_[t * kv_dim + i]);
         }
       }
     });
-    kernels::AttentionShape shape{hp_.n_head, hp_.n_head_kv, D,
-                                  1.0f / std::sqrt(static_cast<float>(D))};
-    kernels::KvView view{kv->K(il, 0), kv->V(il, 0), kv_dim};
-    kernels::CausalAttention(pool, shape, view, q_.data(), n, pos0, attn_.data(), thread_scratch_);
+    // Attention is per sequence: each entry's tokens see only their own cache.
+    for (int64_t i = 0; i < n_entries; ++i) {
+      const int64_t r = first_row_[i];
+      kernels::KvView view{states[i]->K(il, 0), states[i]->V(il, 0), kv_dim};
+      kernels::CausalAttention(pool, shape, view, q_.data() + r * q_dim, entries[i].n,
+                               entries[i].pos0, attn_.data() + r * q_dim, thread_scratch_);
+    }
     kernels::MatMul(pool, L.wo, attn_.data(), n, tmp_.data(), mm_);
     for (int64_t i = 0; i < n * E; ++i) x_[i] += tmp_[i];
 
@@ -315,9 +344,23 @@ Status LlamaModel::Forward(ThreadPool& pool, SequenceState& state, const int32_t
     for (int64_t i = 0; i < n * E; ++i) x_[i] += tmp_[i];
   }
 
-  // Only the last token's logits are needed to continue the sequence.
-  kernels::RmsNorm(x_.data() + (n - 1) * E, output_norm_, E, hp_.eps, cur_.data());
-  kernels::MatMul(pool, output_, cur_.data(), 1, logits_last, mm_);
+  // Logits only for the last token of each entry that wants them, in one product.
+  std::vector<int64_t> wanted;
+  for (int64_t i = 0; i < n_entries; ++i) {
+    if (entries[i].logits != nullptr) wanted.push_back(i);
+  }
+  if (wanted.empty()) return Status::Ok();
+  const int64_t m = static_cast<int64_t>(wanted.size());
+  for (int64_t j = 0; j < m; ++j) {
+    const int64_t last = first_row_[wanted[j]] + entries[wanted[j]].n - 1;
+    kernels::RmsNorm(x_.data() + last * E, output_norm_, E, hp_.eps, cur_.data() + j * E);
+  }
+  logits_.resize(m * hp_.n_vocab);
+  kernels::MatMul(pool, output_, cur_.data(), m, logits_.data(), mm_);
+  for (int64_t j = 0; j < m; ++j) {
+    std::copy(logits_.begin() + j * hp_.n_vocab, logits_.begin() + (j + 1) * hp_.n_vocab,
+              entries[wanted[j]].logits);
+  }
   return Status::Ok();
 }
 

@@ -32,6 +32,15 @@ class SequenceState {
   virtual int64_t bytes() const = 0;
 };
 
+// One sequence's share of a forward pass: n consecutive tokens at positions pos0...
+struct BatchEntry {
+  SequenceState* state = nullptr;
+  const int32_t* tokens = nullptr;
+  int64_t n = 0;
+  int64_t pos0 = 0;
+  float* logits = nullptr;  // n_vocab floats for the entry's last token; null: not needed
+};
+
 class Model {
  public:
   virtual ~Model() = default;
@@ -43,8 +52,16 @@ class Model {
   // Runs tokens[0..n) at positions pos0.. (the state holds positions [0, pos0)).
   // Writes the logits of the last token (n_vocab floats) to logits_last.
   // Errors: tokens out of range, positions beyond the state's capacity.
-  virtual Status Forward(ThreadPool& pool, SequenceState& state, const int32_t* tokens, int64_t n,
-                         int64_t pos0, float* logits_last) = 0;
+  Status Forward(ThreadPool& pool, SequenceState& state, const int32_t* tokens, int64_t n,
+                 int64_t pos0, float* logits_last) {
+    BatchEntry e{&state, tokens, n, pos0, logits_last};
+    return ForwardBatch(pool, &e, 1);
+  }
+
+  // One pass over several sequences at once (continuous batching): every weight matrix is read
+  // once for all their tokens. Each entry behaves exactly as its own Forward would; all entries
+  // are validated before anything runs, so an error leaves every state untouched.
+  virtual Status ForwardBatch(ThreadPool& pool, const BatchEntry* entries, int64_t n_entries) = 0;
 };
 
 // Opens the GGUF, reads the architecture and builds the model. The GgufFile stays alive inside
