@@ -179,6 +179,8 @@ void BpeModel::EncodeUncached(std::string_view piece, std::vector<int32_t>* out)
   for (int32_t i = 0; i >= 0; i = symbols[i].next) {
     if (symbols[i].id != kNoToken) out->push_back(symbols[i].id);
   }
+  ReleaseLargeScratch(&symbols);
+  ReleaseLargeScratch(&heap);
 }
 
 }  // namespace r1d::tokenizer

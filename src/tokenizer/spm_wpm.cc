@@ -100,6 +100,9 @@ void SpmEncode(const Vocab& vocab, std::string_view text, std::vector<int32_t>* 
       }
     }
   }
+  ReleaseLargeScratch(&symbols);
+  ReleaseLargeScratch(&segments);
+  ReleaseLargeScratch(&heap);
 }
 
 namespace {

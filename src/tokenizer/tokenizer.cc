@@ -21,6 +21,7 @@ class TokenizerImpl {
     thread_local std::vector<RegexSplitter::Piece> pieces;
     splitter->Split(text, &pieces);
     for (const auto& p : pieces) bpe->EncodePiece(text.substr(p.offset, p.length), out);
+    ReleaseLargeScratch(&pieces);
   }
 
   void EncodeSpmText(std::string_view text, bool prefix_space, std::vector<int32_t>* out) const {
@@ -107,6 +108,7 @@ std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool add_special,
       break;
   }
   if (eos) out.push_back(v.eos);
+  ReleaseLargeScratch(&fragments);
   return out;
 }
 

@@ -23,7 +23,8 @@ constexpr std::string_view kEotTexts[] = {
 };
 // Texts of tokens that end generation in every model that has them.
 constexpr std::string_view kEogTexts[] = {
-    "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>",
+    "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",   "<|endoftext|>",
+    "<|eom_id|>", "<EOT>",      "_<EOT>",  "<|end_of_text|>",
 };
 
 bool IsOneOf(std::string_view s, std::initializer_list<std::string_view> list) {

@@ -67,6 +67,14 @@ inline uint64_t CharPairKey(uint32_t left, uint32_t right) {
   return (static_cast<uint64_t>(left) << 21) | right;
 }
 
+// Per-thread scratch vectors keep their capacity from call to call; one huge input must not pin
+// its memory to a thread for ever.
+template <class T>
+void ReleaseLargeScratch(std::vector<T>* v) {
+  constexpr size_t kMaxKeptBytes = size_t{4} << 20;
+  if (v->capacity() * sizeof(T) > kMaxKeptBytes) std::vector<T>().swap(*v);
+}
+
 // `bpe_add_bos` is the add_bos default of the BPE pre-tokenizer family (ignored for SPM / WPM).
 // Merges are not looked at here.
 Result<std::unique_ptr<Vocab>> BuildVocab(const VocabSpec& spec, bool bpe_add_bos);
