@@ -9,6 +9,7 @@
 #include "cli/command.h"
 #include "core/thread_pool.h"
 #include "models/model.h"
+#include "store/model_store.h"
 
 namespace r1d::cli {
 namespace {
@@ -40,7 +41,9 @@ double Seconds(std::chrono::steady_clock::time_point a, std::chrono::steady_cloc
 }
 
 int RunBench(const BenchFlags& flags) {
-  auto model = models::LoadModel(flags.model);
+  auto model_path = store::ResolveModelPath(flags.model);
+  if (!model_path.ok()) return Fail(model_path.status().message());
+  auto model = models::LoadModel(*model_path);
   if (!model.ok()) return Fail(model.status().message());
   const models::ModelInfo& info = (*model)->info();
   const int threads =
@@ -119,7 +122,10 @@ int RunBench(const BenchFlags& flags) {
 const CommandRegistrar kRegistrar(
     "bench", "Measure prompt processing (ppN) and generation (tgN) speed", [](CLI::App& sub) {
       auto flags = std::make_shared<BenchFlags>();
-      sub.add_option("-m,--model", flags->model, "Model file (GGUF)")->required();
+      sub.add_option(
+             "-m,--model", flags->model,
+             "Model: a GGUF path, hf:<owner>/<repo>/<file.gguf> or a tag such as deepseek-r1:7b")
+          ->required();
       sub.add_option("-t,--threads", flags->threads, "Threads (default: all cores)");
       sub.add_option("-p,--n-prompt", flags->n_prompt, "Prompt tokens per pp test (0: skip)")
           ->capture_default_str()

@@ -9,6 +9,7 @@
 #include "formats/gguf_reader.h"
 #include "models/model.h"
 #include "runtime/generate.h"
+#include "store/model_store.h"
 #include "tokenizer/tokenizer.h"
 
 namespace r1d::cli {
@@ -67,7 +68,9 @@ int RunGenerate(const GenerateFlags& flags) {
     if (!ids.ok()) return Fail(ids.status().message());
     prompt_ids = std::move(ids).value();
   }
-  auto file = formats::GgufFile::Open(flags.model);
+  auto model_path = store::ResolveModelPath(flags.model);
+  if (!model_path.ok()) return Fail(model_path.status().message());
+  auto file = formats::GgufFile::Open(*model_path);
   if (!file.ok()) return Fail(file.status().message());
   // The tokenizer is needed for text in or out; a token-id run with --json works without one.
   auto tok = tokenizer::LoadTokenizer(**file);
@@ -155,7 +158,10 @@ int RunGenerate(const GenerateFlags& flags) {
 const CommandRegistrar kRegistrar(
     "generate", "Generate a continuation of a prompt", [](CLI::App& sub) {
       auto flags = std::make_shared<GenerateFlags>();
-      sub.add_option("-m,--model", flags->model, "Model file (GGUF)")->required();
+      sub.add_option(
+             "-m,--model", flags->model,
+             "Model: a GGUF path, hf:<owner>/<repo>/<file.gguf> or a tag such as deepseek-r1:7b")
+          ->required();
       sub.add_option("-p,--prompt", flags->prompt,
                      "Prompt text (special tokens such as <｜User｜> are recognized)");
       sub.add_option("--prompt-ids", flags->prompt_ids,
