@@ -90,8 +90,7 @@ TEST_F(PullCliTest, PullListShowGenerateRemove) {
   EXPECT_EQ(CountOf(ReadFile(log_), "GET "), 1);
 
   // The stored file runs and gives the same text as the original.
-  // TODO(lead): switch to `-m hf:...` once generate resolves references (ResolveModelPath).
-  auto gen = R1d(server, "generate -m " + stored + " -n 8 --temp 0");
+  auto gen = R1d(server, std::string("generate -m ") + kRef + " -n 8 --temp 0");
   ASSERT_EQ(gen.exit_code, 0) << gen.err;
   auto gen_orig = RunR1d("generate -m " + model_ + " -n 8 --temp 0");
   EXPECT_EQ(gen.out, gen_orig.out);
