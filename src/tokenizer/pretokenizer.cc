@@ -25,8 +25,14 @@ constexpr const char* kQwen2 =
 constexpr const char* kChatGlm4 =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
+// Classes listing non-ASCII characters leave out the whitespace among them (U+1680, U+2000..U+200A,
+// U+2028, U+2029, U+202F, U+205F, U+3000): llama.cpp, whose ids are the reference, hands every
+// non-ASCII whitespace character to its regex engine as "\v", so such a class never matches one.
+
 // CJK ideographs (U+4E00..U+9FA5), U+0800..U+4E00 and Hangul, as one class (DeepSeek).
-constexpr const char* kDeepSeekCjk = R"([\x{4E00}-\x{9FA5}\x{0800}-\x{4E00}\x{AC00}-\x{D7FF}]+)";
+constexpr const char* kDeepSeekCjk =
+    R"([\x{4E00}-\x{9FA5}\x{0800}-\x{167F}\x{1681}-\x{1FFF}\x{200B}-\x{2027}\x{202A}-\x{202E})"
+    R"(\x{2030}-\x{205E}\x{2060}-\x{2FFF}\x{3001}-\x{4E00}\x{AC00}-\x{D7FF}]+)";
 
 // DeepSeek LLM: cased letters (Latin, Greek, Cyrillic, Armenian, Georgian, Cherokee, ...) as
 // listed in its tokenizer.json.
@@ -47,9 +53,9 @@ constexpr const char* kDeepSeekLlmLetters =
     R"(\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{10400}-\x{1044F}\x{104B0}-\x{104D3})"
     R"(\x{104D8}-\x{104FB}\x{10C80}-\x{10CB2}\x{10CC0}-\x{10CF2}\x{118A0}-\x{118DF})"
     R"(\x{1E900}-\x{1E943}]+)";
-// ASCII and full-width punctuation, quotes U+2018..U+201F, U+3000..U+3002.
+// ASCII and full-width punctuation, quotes U+2018..U+201F, U+3000..U+3002 (without U+3000).
 constexpr const char* kDeepSeekLlmPunct =
-    R"(\s?[!-/:-~\x{FF01}-\x{FF0F}\x{FF1A}-\x{FF5E}\x{2018}-\x{201F}\x{3000}-\x{3002}]+)";
+    R"(\s?[!-/:-~\x{FF01}-\x{FF0F}\x{FF1A}-\x{FF5E}\x{2018}-\x{201F}\x{3001}-\x{3002}]+)";
 
 constexpr const char* kDeepSeekV3 =
     R"([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";

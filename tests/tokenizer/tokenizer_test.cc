@@ -124,6 +124,22 @@ TEST(RegexSplitter, DollarMeansEndOfPieceOnly) {
   EXPECT_EQ(pieces[1].length, 3u);  // "  \n"
 }
 
+TEST(RegexSplitter, NonAsciiWhitespaceIsOnlyWhitespace) {
+  // As in llama.cpp: U+3000 (ideographic space) lies in DeepSeek's punctuation and CJK ranges but
+  // only ever matches as whitespace.
+  for (const char* pre : {"deepseek-llm", "deepseek-coder"}) {
+    auto config = GetPreTokenizerConfig(pre);
+    ASSERT_TRUE(config.ok());
+    auto splitter = RegexSplitter::Create(config->patterns);
+    ASSERT_TRUE(splitter.ok());
+    const std::string text = "\xE3\x80\x82\xE3\x80\x80";  // 。 then U+3000
+    std::vector<RegexSplitter::Piece> pieces;
+    (*splitter)->Split(text, &pieces);
+    ASSERT_EQ(pieces.size(), 2u) << pre;
+    EXPECT_EQ(pieces[0].length, 3u) << pre;
+  }
+}
+
 TEST(Bpe, MergesByRankLeftmostFirst) {
   auto tok = MustCreate(BpeSpec({"aa", "aaa", "ab", "abc", "bc"},
                                 {{"a", "a"}, {"b", "c"}, {"a", "b"}, {"aa", "a"}, {"a", "bc"}}));
@@ -312,7 +328,8 @@ TEST(Wpm, NormalizesAndMatchesLongestFirst) {
                  "\xE2\x96\x81he",
                  "llo",
                  "\xE2\x96\x81,",
-                 "\xE2\x96\x81" "cafe",
+                 "\xE2\x96\x81"
+                 "cafe",
                  "\xE2\x96\x81\xE4\xBD\xA0"};
   spec.token_types = {3, 2, 3, 3, 1, 1, 1, 1, 1, 1};
   spec.unk_id = 1;
