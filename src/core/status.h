@@ -8,26 +8,43 @@
 
 namespace r1d {
 
+// What kind of failure a Status is, for callers that react differently (an HTTP status, a retry).
+enum class StatusCode {
+  kOk,
+  kInvalidArgument,  // the input is wrong (default for Error(message))
+  kNotFound,
+  kResourceExhausted,  // a queue, cache or limit is full; may succeed later
+  kUnavailable,        // shutting down / not ready
+  kCancelled,
+  kInternal,
+};
+
 class [[nodiscard]] Status {
  public:
   Status() = default;
   static Status Ok() { return Status(); }
   static Status Error(std::string message) {
+    return Error(StatusCode::kInvalidArgument, std::move(message));
+  }
+  static Status Error(StatusCode code, std::string message) {
     Status s;
     s.ok_ = false;
+    s.code_ = code;
     s.message_ = std::move(message);
     return s;
   }
   bool ok() const { return ok_; }
+  StatusCode code() const { return ok_ ? StatusCode::kOk : code_; }
   const std::string& message() const { return message_; }
   // Prepends context ("while loading X: ") to an error; no-op on success.
   Status WithContext(const std::string& context) const {
     if (ok_) return *this;
-    return Error(context + ": " + message_);
+    return Error(code_, context + ": " + message_);
   }
 
  private:
   bool ok_ = true;
+  StatusCode code_ = StatusCode::kOk;
   std::string message_;
 };
 
