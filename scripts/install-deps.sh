@@ -3,7 +3,7 @@
 set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
-  nlohmann-json3-dev libcli11-dev libpcre2-dev libcurl4-openssl-dev
+  nlohmann-json3-dev libcli11-dev libpcre2-dev libcurl4-openssl-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format clang-tidy
   python3 python3-numpy
