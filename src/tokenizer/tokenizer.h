@@ -56,9 +56,9 @@ struct VocabSpec {
 struct DecodeOptions {
   // Emit the text of control / unknown tokens ("<｜end▁of▁sentence｜>"); dropped otherwise.
   bool render_special = false;
-  // SentencePiece vocabularies prefix the text with a space when encoding; drop one leading space
-  // of the first piece when nothing has been emitted yet (decoding a whole text, not a
-  // continuation). No effect for other vocabularies.
+  // SentencePiece (and WordPiece) vocabularies prefix the text with a space when encoding; drop
+  // one leading space of the first piece of text (decoding a whole text, not a continuation).
+  // No effect for byte-level BPE.
   bool strip_leading_space = false;
 };
 
@@ -74,7 +74,8 @@ class Tokenizer {
   Tokenizer(const Tokenizer&) = delete;
   Tokenizer& operator=(const Tokenizer&) = delete;
 
-  // add_special: add BOS / EOS as the vocabulary asks (tokenizer.ggml.add_bos_token / ...).
+  // add_special: add BOS / EOS as the vocabulary asks (tokenizer.ggml.add_bos_token / ...;
+  // WordPiece: [CLS] ... [SEP]).
   // parse_special: turn the text of control tokens ("<｜User｜>") into those tokens; otherwise
   // only user-defined tokens are matched and control-token text is tokenized as plain text.
   // Never fails: invalid UTF-8 is tokenized as bytes.
