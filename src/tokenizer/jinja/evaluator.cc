@@ -132,12 +132,23 @@ class FrameSwap {
 
 }  // namespace
 
-const Value* Frame::Find(const std::string& name) const {
+const Value* Frame::Find(std::string_view name) const {
   for (const Frame* f = this; f != nullptr; f = f->parent_.get()) {
-    auto it = f->vars_.find(name);
-    if (it != f->vars_.end()) return &it->second;
+    for (const auto& [k, v] : f->vars_) {
+      if (k == name) return &v;
+    }
   }
   return nullptr;
+}
+
+void Frame::Set(std::string_view name, Value value) {
+  for (auto& [k, v] : vars_) {
+    if (k == name) {
+      v = std::move(value);
+      return;
+    }
+  }
+  vars_.emplace_back(std::string(name), std::move(value));
 }
 
 struct Evaluator::Nest {
@@ -355,7 +366,7 @@ Value Evaluator::GetItem(const Value& obj, const Value& key) {
       if (i < 0 || i >= n) return missing();
       std::string out;
       AppendUtf8(out, cps[static_cast<size_t>(i)]);
-      return Value::String(std::move(out));
+      return obj.IsMarkup() ? Value::Markup(std::move(out)) : Value::String(std::move(out));
     }
     default:
       return fallback();
@@ -586,6 +597,10 @@ void Evaluator::Assign(const Expr& target, const Value& value) {
       frame_->Set(target.name, value);
       return;
     case ExprKind::kTuple: {
+      if (!value.IsUndefined() && !value.IsString() && !value.IsListOrTuple() && !value.IsDict() &&
+          !value.IsObject()) {
+        ThrowRuntime("cannot unpack non-iterable " + TypeName(value) + " object");
+      }
       ValueList items = Iterate(value);
       size_t want = target.items.size();
       if (items.size() < want) {
@@ -641,10 +656,7 @@ Value Evaluator::EvalSlice(const Value& obj, const Expr& slice) {
   Value stop = slice.b ? Eval(*slice.b) : Value::None();
   Value step = slice.c ? Eval(*slice.c) : Value::None();
   if (obj.IsUndefined()) ThrowRuntime(UndefinedMsg(obj));
-  std::optional<Value> r = SliceValue(*this, obj, start, stop, step);
-  if (r) return *r;
-  return Value::Undefined(ObjectTypeRepr(obj) + " has no element slice(" + Repr(start) + ", " +
-                          Repr(stop) + ", " + Repr(step) + ")");
+  return SliceValue(*this, obj, start, stop, step);
 }
 
 Value Evaluator::Eval(const Expr& e) {

@@ -5,7 +5,8 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <unordered_map>
+#include <string_view>
+#include <vector>
 
 #include "tokenizer/jinja/ast.h"
 #include "tokenizer/jinja/objects.h"
@@ -16,11 +17,11 @@ namespace r1d::tokenizer::jinja {
 // Sandbox limits. Defaults are far above what any real chat template needs and low enough that
 // a hostile template stops within seconds and bounded memory.
 struct RenderLimits {
-  uint64_t max_steps = 50'000'000;            // statements + loop iterations + calls + filters
-  uint64_t max_loop_iterations = 10'000'000;  // summed over all loops of one render
-  int max_call_depth = 200;                   // macro recursion (Python gives up near here too)
-  int max_nesting = 1500;                     // interpreter recursion of any kind
-  size_t max_string_bytes = 64u << 20;        // the output and any single string
+  uint64_t max_steps = 20'000'000;           // statements + loop iterations + calls + filters
+  uint64_t max_loop_iterations = 2'000'000;  // summed over all loops of one render (~1 s)
+  int max_call_depth = 200;                  // macro recursion (Python gives up near here too)
+  int max_nesting = 1500;                    // interpreter recursion of any kind
+  size_t max_string_bytes = 64u << 20;       // the output and any single string
   size_t max_list_items = 4u << 20;
   uint64_t max_total_bytes = 4ull << 30;  // cumulative bytes built by string operations
   int64_t max_range = 100000;             // Jinja2 sandbox's MAX_RANGE
@@ -32,17 +33,19 @@ struct RenderOptions {
   std::function<std::tm()> now;
 };
 
+// One scope: the template's top level, a loop iteration, a macro call, a with block. Scopes
+// hold a handful of names, so a flat vector beats a hash map here (loops create one per item).
 class Frame {
  public:
   explicit Frame(std::shared_ptr<Frame> parent) : parent_(std::move(parent)) {}
-  const Value* Find(const std::string& name) const;
-  void Set(const std::string& name, Value value) { vars_[name] = std::move(value); }
+  const Value* Find(std::string_view name) const;
+  void Set(std::string_view name, Value value);
   const std::shared_ptr<Frame>& parent() const { return parent_; }
   void Clear() { vars_.clear(); }
 
  private:
   std::shared_ptr<Frame> parent_;
-  std::unordered_map<std::string, Value> vars_;
+  std::vector<std::pair<std::string, Value>> vars_;
 };
 
 class Evaluator {

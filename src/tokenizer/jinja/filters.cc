@@ -56,6 +56,32 @@ struct AttrGetter {
   }
 };
 
+// Generator filters fail only when iterated; these return that failing generator, or nullopt
+// when `in` can be iterated.
+bool IsIterableValue(const Value& in) {
+  switch (in.kind()) {
+    case ValueKind::kUndefined:
+    case ValueKind::kString:
+    case ValueKind::kList:
+    case ValueKind::kTuple:
+    case ValueKind::kDict:
+      return true;
+    case ValueKind::kObject: {
+      std::string t = in.Obj()->TypeName();
+      return t == "generator" || t.find("iterator") != std::string::npos || t == "reversed" ||
+             t.rfind("dict_", 0) == 0;
+    }
+    default:
+      return false;
+  }
+}
+
+std::optional<Value> LazyNotIterable(const Value& in) {
+  if (IsIterableValue(in)) return std::nullopt;
+  return Value::MakeObject(
+      IteratorObject::Failing("'" + TypeName(in) + "' object is not iterable"));
+}
+
 int64_t RequireInt(const Value& v, const char* what) {
   if (!v.IsIntLike()) {
     ThrowRuntime(std::string(what) + ": '" + TypeName(v) +
@@ -133,7 +159,9 @@ Value Default(Evaluator&, const Value& in, CallArgs& args) {
 Value Items(Evaluator&, const Value& in, CallArgs& args) {
   ArgBinder b("items", args, {});
   if (in.IsUndefined()) return MakeGenerator({});
-  if (!in.IsDict()) ThrowRuntime("Can only get item pairs from a mapping.");
+  if (!in.IsDict()) {
+    return Value::MakeObject(IteratorObject::Failing("Can only get item pairs from a mapping."));
+  }
   ValueList pairs;
   for (const auto& [k, v] : in.GetDict().entries()) pairs.push_back(Value::Tuple({k, v}));
   return MakeGenerator(std::move(pairs));
@@ -213,6 +241,7 @@ Value Unique(Evaluator& ev, const Value& in, CallArgs& args) {
   bool case_sensitive = Truthy(b.GetOr(0, Value::Bool(false)));
   Value attribute = b.GetOr(1, Value::None());
   AttrGetter get{AttributeParts(attribute), nullptr, !case_sensitive};
+  if (std::optional<Value> lazy = LazyNotIterable(in)) return *lazy;
   ValueList out;
   ValueList seen;
   for (const Value& item : ev.Iterate(in)) {
@@ -266,6 +295,7 @@ Value Sum(Evaluator& ev, const Value& in, CallArgs& args) {
 
 Value Map(Evaluator& ev, const Value& in, CallArgs& args) {
   if (!Truthy(in)) return MakeGenerator({});
+  if (std::optional<Value> lazy = LazyNotIterable(in)) return *lazy;
   ValueList out;
   if (args.args.empty()) {
     const Value* attribute = nullptr;
@@ -297,6 +327,7 @@ Value Map(Evaluator& ev, const Value& in, CallArgs& args) {
 
 Value SelectOrReject(Evaluator& ev, const Value& in, CallArgs& args, bool select, bool attr) {
   if (!Truthy(in)) return MakeGenerator({});
+  if (std::optional<Value> lazy = LazyNotIterable(in)) return *lazy;
   size_t off = 0;
   AttrGetter get;
   if (attr) {
@@ -343,6 +374,7 @@ Value Batch(Evaluator& ev, const Value& in, CallArgs& args) {
   if (b.Get(0) == nullptr) ThrowRuntime("batch() missing required argument 'linecount'");
   int64_t linecount = RequireInt(*b.Get(0), "batch");
   Value fill = b.GetOr(1, Value::None());
+  if (std::optional<Value> lazy = LazyNotIterable(in)) return *lazy;
   ValueList out, tmp;
   for (const Value& item : ev.Iterate(in)) {
     if (static_cast<int64_t>(tmp.size()) == linecount) {
@@ -369,6 +401,7 @@ Value SliceFilter(Evaluator& ev, const Value& in, CallArgs& args) {
     ThrowRuntime("slice count out of range");
   }
   Value fill = b.GetOr(1, Value::None());
+  if (std::optional<Value> lazy = LazyNotIterable(in)) return *lazy;
   ValueList seq = ev.Iterate(in);
   int64_t length = static_cast<int64_t>(seq.size());
   int64_t per = length / slices, extra = length % slices, offset = 0;
@@ -395,7 +428,7 @@ Value Reverse(Evaluator& ev, const Value& in, CallArgs& args) {
   ValueList items = ev.Iterate(in);
   std::reverse(items.begin(), items.end());
   if (in.IsListOrTuple() || in.IsUndefined()) {
-    return MakeGenerator(std::move(items), in.IsTuple() ? "reversed" : "list_reverseiterator");
+    return MakeGenerator(std::move(items), in.IsList() ? "list_reverseiterator" : "reversed");
   }
   if (in.IsDict()) return MakeGenerator(std::move(items), "dict_reversekeyiterator");
   return ev.NewList(std::move(items));

@@ -1,4 +1,5 @@
 // String filters: case, whitespace, replace, indent, truncate, escape/safe, format, tojson.
+#include <algorithm>
 #include <cstdio>
 
 #include "tokenizer/jinja/error.h"
@@ -204,7 +205,26 @@ Value Truncate(Evaluator& ev, const Value& in, CallArgs& args) {
                  std::to_string(length));
   }
   if (leeway < 0) ThrowRuntime("expected leeway >= 0, got " + std::to_string(leeway));
-  std::string s = ToStr(in);
+  if (!in.IsString()) {
+    // Jinja applies len() and slicing to whatever it gets.
+    int64_t n;
+    if (in.IsUndefined()) {
+      return in;
+    } else if (in.IsListOrTuple()) {
+      n = static_cast<int64_t>(in.Items().size());
+    } else if (in.IsDict()) {
+      n = static_cast<int64_t>(in.GetDict().size());
+    } else {
+      ThrowRuntime("object of type '" + TypeName(in) + "' has no len()");
+    }
+    if (n <= length + leeway) return in;
+    if (in.IsDict()) ThrowRuntime("unhashable type: 'slice'");
+    if (killwords) {
+      ThrowRuntime("can only concatenate " + TypeName(in) + " (not \"str\") to " + TypeName(in));
+    }
+    ThrowRuntime("'" + TypeName(in) + "' object has no attribute 'rsplit'");
+  }
+  std::string s = in.Str();
   std::u32string cps = DecodeUtf8(s);
   if (static_cast<int64_t>(cps.size()) <= length + leeway) return ev.NewString(std::move(s));
   std::u32string head = cps.substr(0, static_cast<size_t>(length - end_len));
@@ -366,9 +386,27 @@ Value ToJsonFilter(Evaluator& ev, const Value& in, CallArgs& args) {
   return ev.NewString(ToJson(in, o));
 }
 
+// pprint.pformat sorts dict keys (line wrapping of long values is not reproduced).
+Value SortDicts(const Value& v) {
+  if (v.IsListOrTuple()) {
+    ValueList items;
+    for (const Value& item : v.Items()) items.push_back(SortDicts(item));
+    return v.IsTuple() ? Value::Tuple(std::move(items)) : Value::List(std::move(items));
+  }
+  if (!v.IsDict()) return v;
+  std::vector<std::pair<Value, Value>> entries = v.GetDict().entries();
+  std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    if (a.first.IsString() != b.first.IsString()) return b.first.IsString();
+    return LessThan(a.first, b.first);
+  });
+  Dict d;
+  for (auto& [k, val] : entries) d.Set(k, SortDicts(val));
+  return Value::MakeDict(std::move(d));
+}
+
 Value Pprint(Evaluator& ev, const Value& in, CallArgs& args) {
   ArgBinder b("pprint", args, {});
-  return ev.NewString(Repr(in));
+  return ev.NewString(Repr(SortDicts(in)));
 }
 
 }  // namespace

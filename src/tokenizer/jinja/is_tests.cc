@@ -19,23 +19,70 @@ const Value& Arg(CallArgs& args, const char* test) {
   return args.args[0];
 }
 
-bool Defined(Evaluator&, const Value& v, CallArgs&) { return !v.IsUndefined(); }
-bool Undefined(Evaluator&, const Value& v, CallArgs&) { return v.IsUndefined(); }
-bool None(Evaluator&, const Value& v, CallArgs&) { return v.IsNone(); }
-bool Boolean(Evaluator&, const Value& v, CallArgs&) { return v.IsBool(); }
-bool True(Evaluator&, const Value& v, CallArgs&) { return v.IsBool() && v.AsBool(); }
-bool False(Evaluator&, const Value& v, CallArgs&) { return v.IsBool() && !v.AsBool(); }
-bool Integer(Evaluator&, const Value& v, CallArgs&) { return v.kind() == ValueKind::kInt; }
-bool Float(Evaluator&, const Value& v, CallArgs&) { return v.IsFloat(); }
-bool Number(Evaluator&, const Value& v, CallArgs&) { return v.IsNumber(); }
-bool String(Evaluator&, const Value& v, CallArgs&) { return v.IsString(); }
-bool Mapping(Evaluator&, const Value& v, CallArgs&) { return v.IsDict(); }
-bool Escaped(Evaluator&, const Value& v, CallArgs&) { return v.IsMarkup(); }
-bool Callable(Evaluator&, const Value& v, CallArgs&) {
-  return v.IsObject() && v.Obj()->IsCallable();
+// Tests without parameters reject arguments the way Python rejects extra positionals.
+void NoArgs(const CallArgs& args, const char* test) {
+  if (!args.args.empty() || !args.kwargs.empty()) {
+    ThrowRuntime(std::string("test_") + test + "() takes 1 positional argument but " +
+                 std::to_string(1 + args.args.size() + args.kwargs.size()) + " were given");
+  }
 }
 
-bool Iterable(Evaluator&, const Value& v, CallArgs&) {
+bool Defined(Evaluator&, const Value& v, CallArgs& a) {
+  NoArgs(a, "defined");
+  return !v.IsUndefined();
+}
+bool Undefined(Evaluator&, const Value& v, CallArgs& a) {
+  NoArgs(a, "undefined");
+  return v.IsUndefined();
+}
+bool None(Evaluator&, const Value& v, CallArgs& a) {
+  NoArgs(a, "none");
+  return v.IsNone();
+}
+bool Boolean(Evaluator&, const Value& v, CallArgs& a) {
+  NoArgs(a, "boolean");
+  return v.IsBool();
+}
+bool True(Evaluator&, const Value& v, CallArgs& a) {
+  NoArgs(a, "true");
+  return v.IsBool() && v.AsBool();
+}
+bool False(Evaluator&, const Value& v, CallArgs& a) {
+  NoArgs(a, "false");
+  return v.IsBool() && !v.AsBool();
+}
+bool Integer(Evaluator&, const Value& v, CallArgs& a) {
+  NoArgs(a, "integer");
+  return v.kind() == ValueKind::kInt;
+}
+bool Float(Evaluator&, const Value& v, CallArgs& a) {
+  NoArgs(a, "float");
+  return v.IsFloat();
+}
+bool Number(Evaluator&, const Value& v, CallArgs& a) {
+  NoArgs(a, "number");
+  return v.IsNumber();
+}
+bool String(Evaluator&, const Value& v, CallArgs& a) {
+  NoArgs(a, "string");
+  return v.IsString();
+}
+bool Mapping(Evaluator&, const Value& v, CallArgs& a) {
+  NoArgs(a, "mapping");
+  return v.IsDict();
+}
+bool Escaped(Evaluator&, const Value& v, CallArgs& a) {
+  NoArgs(a, "escaped");
+  return v.IsMarkup();
+}
+bool Callable(Evaluator&, const Value& v, CallArgs& a) {
+  NoArgs(a, "callable");
+  // Undefined defines __call__ (to raise), so Python's callable() says yes.
+  return v.IsUndefined() || (v.IsObject() && v.Obj()->IsCallable());
+}
+
+bool Iterable(Evaluator&, const Value& v, CallArgs& a) {
+  NoArgs(a, "iterable");
   switch (v.kind()) {
     case ValueKind::kUndefined:
     case ValueKind::kString:
@@ -46,41 +93,46 @@ bool Iterable(Evaluator&, const Value& v, CallArgs&) {
     case ValueKind::kObject: {
       // Iterators answer by type, without consuming themselves.
       std::string t = v.Obj()->TypeName();
-      return t == "generator" || t.find("iterator") != std::string::npos || t == "reversed";
+      return t == "generator" || t.find("iterator") != std::string::npos || t == "reversed" ||
+             t.rfind("dict_", 0) == 0;
     }
     default:
       return false;
   }
 }
 
-bool Sequence(Evaluator&, const Value& v, CallArgs&) {
+bool Sequence(Evaluator&, const Value& v, CallArgs& a) {
+  NoArgs(a, "sequence");
   return v.IsUndefined() || v.IsString() || v.IsListOrTuple() || v.IsDict();
 }
 
-bool Lower(Evaluator&, const Value& v, CallArgs&) {
-  if (!v.IsString()) ThrowRuntime("'" + TypeName(v) + "' object has no attribute 'islower'");
+// Jinja2 tests str(value), so numbers and lists answer too.
+bool Lower(Evaluator&, const Value& v, CallArgs& a) {
+  NoArgs(a, "lower");
   bool cased = false;
-  for (char32_t c : DecodeUtf8(v.Str())) {
+  for (char32_t c : DecodeUtf8(ToStr(v))) {
     if (IsPyUpper(c)) return false;
     if (IsPyLower(c)) cased = true;
   }
   return cased;
 }
 
-bool Upper(Evaluator&, const Value& v, CallArgs&) {
-  if (!v.IsString()) ThrowRuntime("'" + TypeName(v) + "' object has no attribute 'isupper'");
+bool Upper(Evaluator&, const Value& v, CallArgs& a) {
+  NoArgs(a, "upper");
   bool cased = false;
-  for (char32_t c : DecodeUtf8(v.Str())) {
+  for (char32_t c : DecodeUtf8(ToStr(v))) {
     if (IsPyLower(c)) return false;
     if (IsPyUpper(c)) cased = true;
   }
   return cased;
 }
 
-bool Odd(Evaluator& ev, const Value& v, CallArgs&) {
+bool Odd(Evaluator& ev, const Value& v, CallArgs& a) {
+  NoArgs(a, "odd");
   return Truthy(BinaryOp(ev, BinOp::kMod, v, Value::Int(2)));
 }
-bool Even(Evaluator& ev, const Value& v, CallArgs&) {
+bool Even(Evaluator& ev, const Value& v, CallArgs& a) {
+  NoArgs(a, "even");
   return !Truthy(BinaryOp(ev, BinOp::kMod, v, Value::Int(2)));
 }
 bool DivisibleBy(Evaluator& ev, const Value& v, CallArgs& args) {

@@ -24,6 +24,7 @@ bool NamespaceObject::SetAttr(std::string_view name, Value value) {
 }
 
 bool IteratorObject::Iterate(ValueList* out) {
+  if (!error_.empty()) ThrowRuntime(error_);
   for (; pos_ < items_.size(); ++pos_) out->push_back(std::move(items_[pos_]));
   items_.clear();
   pos_ = 0;

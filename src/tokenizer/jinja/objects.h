@@ -49,6 +49,12 @@ class IteratorObject : public Object {
  public:
   IteratorObject(ValueList items, std::string type_name = "generator")
       : items_(std::move(items)), type_name_(std::move(type_name)) {}
+  // A generator whose first iteration raises `error` (Python generators fail lazily).
+  static std::shared_ptr<IteratorObject> Failing(std::string error) {
+    auto it = std::make_shared<IteratorObject>(ValueList());
+    it->error_ = std::move(error);
+    return it;
+  }
   std::string TypeName() const override { return type_name_; }
   std::string Repr() const override { return "<" + type_name_ + " object>"; }
   bool Iterate(ValueList* out) override;
@@ -57,6 +63,7 @@ class IteratorObject : public Object {
   ValueList items_;
   size_t pos_ = 0;
   std::string type_name_;
+  std::string error_;
 };
 
 Value MakeGenerator(ValueList items, std::string type_name = "generator");

@@ -69,7 +69,7 @@ Value IntArith(BinOp op, int64_t a, int64_t b) {
       return Value::Int(q);
     }
     case BinOp::kMod: {
-      if (b == 0) ThrowRuntime("integer division or modulo by zero");
+      if (b == 0) ThrowRuntime("integer modulo by zero");
       if (b == -1) return Value::Int(0);
       int64_t m = a % b;
       if (m != 0 && ((m < 0) != (b < 0))) m += b;
@@ -143,7 +143,8 @@ Value Repeat(Evaluator& ev, const Value& seq, int64_t count) {
     const std::string& s = seq.Str();
     if (!s.empty() &&
         static_cast<uint64_t>(count) > ev.options().limits.max_string_bytes / s.size()) {
-      ev.NewString(std::string(ev.options().limits.max_string_bytes + 1, ' '));
+      ThrowLimit("string longer than " + std::to_string(ev.options().limits.max_string_bytes) +
+                 " bytes");
     }
     std::string out;
     out.reserve(s.size() * static_cast<size_t>(count));
@@ -167,6 +168,10 @@ bool IsSeq(const Value& v) { return v.IsString() || v.IsListOrTuple(); }
 
 Value BinaryOp(Evaluator& ev, BinOp op, const Value& a, const Value& b) {
   if (a.IsUndefined()) ThrowRuntime(a.UndefinedMessage());
+  // str % x runs str's formatting first, which treats an Undefined like an (empty) mapping.
+  if (op == BinOp::kMod && a.IsString() && b.IsUndefined()) {
+    return ev.NewString(PercentFormat(a.Str(), b, a.IsMarkup()), a.IsMarkup());
+  }
   if (b.IsUndefined()) ThrowRuntime(b.UndefinedMessage());
   if (a.IsNumber() && b.IsNumber()) {
     if (a.IsFloat() || b.IsFloat()) return FloatArith(op, a.AsFloat(), b.AsFloat());
@@ -315,11 +320,16 @@ bool Contains(Evaluator& ev, const Value& container, const Value& item) {
   ThrowRuntime("argument of type '" + TypeName(container) + "' is not iterable");
 }
 
-std::optional<Value> SliceValue(Evaluator& ev, const Value& obj, const Value& start_v,
-                                const Value& stop_v, const Value& step_v) {
+Value SliceValue(Evaluator& ev, const Value& obj, const Value& start_v, const Value& stop_v,
+                 const Value& step_v) {
+  if (obj.IsDict()) ThrowRuntime("unhashable type: 'slice'");
+  if (!obj.IsString() && !obj.IsListOrTuple()) {
+    ThrowRuntime("'" + TypeName(obj) + "' object is not subscriptable");
+  }
   auto index_ok = [](const Value& v) { return v.IsNone() || v.IsIntLike(); };
-  if (!index_ok(start_v) || !index_ok(stop_v) || !index_ok(step_v)) return std::nullopt;
-  if (!obj.IsString() && !obj.IsListOrTuple()) return std::nullopt;
+  if (!index_ok(start_v) || !index_ok(stop_v) || !index_ok(step_v)) {
+    ThrowRuntime("slice indices must be integers or None or have an __index__ method");
+  }
   int64_t step = step_v.IsNone() ? 1 : step_v.AsInt();
   if (step == 0) ThrowRuntime("slice step cannot be zero");
   std::u32string cps;
@@ -350,7 +360,7 @@ std::optional<Value> SliceValue(Evaluator& ev, const Value& obj, const Value& st
     for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
       out.push_back(cps[static_cast<size_t>(i)]);
     }
-    return ev.NewString(EncodeUtf8(out));
+    return ev.NewString(EncodeUtf8(out), obj.IsMarkup());
   }
   ValueList out;
   const ValueList& items = obj.Items();
@@ -461,7 +471,7 @@ std::string PercentFormat(const std::string& fmt, const Value& args, bool escape
   } else {
     positional.push_back(args);
     if (args.IsDict()) mapping = &args.GetDict();
-    single_mapping_like = args.IsDict() || args.IsList();
+    single_mapping_like = args.IsDict() || args.IsList() || args.IsUndefined();
   }
   size_t next = 0;
   bool used_mapping = false;

@@ -12,9 +12,10 @@ Value BinaryOp(Evaluator& ev, BinOp op, const Value& a, const Value& b);
 Value UnaryOp(bool negate, const Value& v);
 bool CompareOp(Evaluator& ev, CmpOp op, const Value& a, const Value& b);
 bool Contains(Evaluator& ev, const Value& container, const Value& item);
-// obj[start:stop:step]; nullopt when obj is not sliceable (the caller returns an Undefined).
-std::optional<Value> SliceValue(Evaluator& ev, const Value& obj, const Value& start,
-                                const Value& stop, const Value& step);
+// obj[start:stop:step] with Python semantics (Jinja compiles slices to plain subscripts, so a
+// value that cannot be sliced is a TypeError, not an Undefined).
+Value SliceValue(Evaluator& ev, const Value& obj, const Value& start, const Value& stop,
+                 const Value& step);
 // Python "fmt % args" (printf-style); args is a tuple, a dict (for %(name)s) or one value.
 std::string PercentFormat(const std::string& fmt, const Value& args, bool escape_args);
 // Python's object_type_repr for undefined messages: "dict object", "None", ...

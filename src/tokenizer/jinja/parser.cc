@@ -124,6 +124,14 @@ class Parser {
   }
 
   Body Subparse(const std::vector<const char*>& end_tokens) {
+    // Remembered so an unexpected tag can say which closing tags would fit here.
+    struct EndTokens {
+      EndTokens(Parser* p, const std::vector<const char*>* t) : parser(p) {
+        parser->end_token_stack_.push_back(t);
+      }
+      ~EndTokens() { parser->end_token_stack_.pop_back(); }
+      Parser* parser;
+    } remember(this, &end_tokens);
     Body body;
     while (Cur().type != TokenType::kEof) {
       const Token& t = Cur();
@@ -200,6 +208,16 @@ class Parser {
         "set", "with", "call",  "filter",  "break", "continue", "generation", "autoescape"};
     if (kKnown.count(tag) == 0) {
       std::string msg = "Encountered unknown tag '" + tag + "'.";
+      const std::vector<const char*>* wanted =
+          end_token_stack_.empty() ? nullptr : end_token_stack_.back();
+      if (wanted != nullptr && !wanted->empty()) {
+        msg += " Jinja was looking for the following tags: ";
+        for (size_t i = 0; i < wanted->size(); ++i) {
+          if (i > 0) msg += " or ";
+          msg += std::string("'") + (*wanted)[i] + "'";
+        }
+        msg += ".";
+      }
       if (!tag_stack_.empty()) {
         msg += " The innermost block that needs to be closed is '" + tag_stack_.back().first +
                "' (opened at line " + std::to_string(tag_stack_.back().second) + ").";
@@ -915,6 +933,7 @@ class Parser {
   int loop_depth_ = 0;
   bool soft_ = false;
   std::vector<std::pair<std::string, int>> tag_stack_;
+  std::vector<const std::vector<const char*>*> end_token_stack_;
   std::vector<std::set<std::string>*> name_sinks_;
 };
 
