@@ -107,6 +107,15 @@ class Parser {
     Parser* parser;
   };
 
+  // Left-deep chains (a + b + c ..., x.a.b.c ..., x|f|g ...) are built by loops, not recursion;
+  // their length is bounded too, because evaluating and freeing them recurses.
+  void CountChainLink(int* links) {
+    if (++*links > kMaxChainLength) {
+      Fail("expression chain too long (more than " + std::to_string(kMaxChainLength) + " links)");
+    }
+  }
+  static constexpr int kMaxChainLength = 1000;
+
   ExprPtr NewExpr(ExprKind kind, int line) {
     auto e = std::make_unique<Expr>();
     e->kind = kind;
@@ -442,6 +451,7 @@ class Parser {
   }
 
   ExprPtr ParsePrimaryTarget(bool with_namespace) {
+    DepthGuard guard(this);
     const Token& t = Cur();
     if (t.type == TokenType::kName) {
       std::string name = Next().value;
@@ -525,9 +535,12 @@ class Parser {
   }
 
   ExprPtr ParseCondExpr() {
+    DepthGuard guard(this);  // `else` branches recurse
     int line = Cur().line;
     ExprPtr expr1 = ParseOr();
+    int links = 0;
     while (IsName("if")) {
+      CountChainLink(&links);
       Next();
       SoftScope soft(this, true);
       auto e = NewExpr(ExprKind::kCondExpr, line);
@@ -543,7 +556,9 @@ class Parser {
   ExprPtr ParseOr() {
     int line = Cur().line;
     ExprPtr left = ParseAnd();
+    int links = 0;
     while (SkipName("or")) {
+      CountChainLink(&links);
       auto e = NewExpr(ExprKind::kOr, line);
       e->a = std::move(left);
       e->b = ParseAnd();
@@ -556,7 +571,9 @@ class Parser {
   ExprPtr ParseAnd() {
     int line = Cur().line;
     ExprPtr left = ParseNot();
+    int links = 0;
     while (SkipName("and")) {
+      CountChainLink(&links);
       auto e = NewExpr(ExprKind::kAnd, line);
       e->a = std::move(left);
       e->b = ParseNot();
@@ -623,7 +640,9 @@ class Parser {
   ExprPtr ParseMath1() {
     int line = Cur().line;
     ExprPtr left = ParseConcat();
+    int links = 0;
     while (IsOp("+") || IsOp("-")) {
+      CountChainLink(&links);
       BinOp op = Next().value == "+" ? BinOp::kAdd : BinOp::kSub;
       left = Binary(op, std::move(left), ParseConcat(), line);
       line = Cur().line;
@@ -644,7 +663,9 @@ class Parser {
   ExprPtr ParseMath2() {
     int line = Cur().line;
     ExprPtr left = ParsePow();
+    int links = 0;
     while (IsOp("*") || IsOp("/") || IsOp("//") || IsOp("%")) {
+      CountChainLink(&links);
       std::string op = Next().value;
       BinOp b = op == "*"
                     ? BinOp::kMul
@@ -658,7 +679,9 @@ class Parser {
   ExprPtr ParsePow() {
     int line = Cur().line;
     ExprPtr left = ParseUnary(true);
+    int links = 0;
     while (SkipOp("**")) {
+      CountChainLink(&links);
       left = Binary(BinOp::kPow, std::move(left), ParseUnary(true), line);
       line = Cur().line;
     }
@@ -749,7 +772,9 @@ class Parser {
   }
 
   ExprPtr ParsePostfix(ExprPtr node) {
+    int links = 0;
     while (true) {
+      CountChainLink(&links);
       if (IsOp(".") || IsOp("[")) {
         node = ParseSubscript(std::move(node));
       } else if (IsOp("(")) {
@@ -761,7 +786,9 @@ class Parser {
   }
 
   ExprPtr ParseFilterExpr(ExprPtr node) {
+    int links = 0;
     while (true) {
+      CountChainLink(&links);
       if (IsOp("|")) {
         node = ParseFilter(std::move(node), false);
       } else if (IsName("is")) {
@@ -884,7 +911,9 @@ class Parser {
   }
 
   ExprPtr ParseFilter(ExprPtr node, bool start_inline) {
+    int links = 0;
     while (IsOp("|") || start_inline) {
+      CountChainLink(&links);
       DepthGuard guard(this);
       if (!start_inline) Next();
       int line = Cur().line;
