@@ -50,7 +50,7 @@ void CausalAttention(ThreadPool& pool, const AttentionShape& shape, const KvView
       for (int64_t d = 0; d < D; ++d) q16[d] = Fp32ToFp16(qh[d]);
       float max = -INFINITY;
       for (int64_t j = 0; j < n_kv; ++j) {
-        const uint16_t* k = kv.k + j * kv.kv_stride + hk * D;
+        const uint16_t* k = kv.K(j) + hk * D;
         const float kq = tiny ? fk.tiny_blas_dot_f16(k, q16, D) : fk.vec_dot_f16(k, q16, D);
         scores[j] = kq * shape.scale;
         max = std::max(max, scores[j]);
@@ -72,7 +72,7 @@ void CausalAttention(ThreadPool& pool, const AttentionShape& shape, const KvView
         // One 16-lane FMA chain over the cells, then the lane tree sum.
         for (int64_t j = 0; j < n_kv; ++j) {
           const float p = Fp16ToFp32(p16[j]);
-          const uint16_t* v = kv.v + j * kv.kv_stride + hk * D;
+          const uint16_t* v = kv.V(j) + hk * D;
           fk.fma_f16_row(acc + (j % 16) * D, v, p, D);
         }
         float lane[16];
@@ -87,7 +87,7 @@ void CausalAttention(ThreadPool& pool, const AttentionShape& shape, const KvView
         const int64_t n_simd = std::min(n_kv, np);
         for (int64_t j = 0; j < n_simd; ++j) {
           const float p = Fp16ToFp32(p16[j]);
-          const uint16_t* v = kv.v + j * kv.kv_stride + hk * D;
+          const uint16_t* v = kv.V(j) + hk * D;
           fk.fma_f16_row(acc + (j % 64) * D, v, p, D);
         }
         float lane[16];
@@ -102,8 +102,7 @@ void CausalAttention(ThreadPool& pool, const AttentionShape& shape, const KvView
         for (int64_t d = 0; d < D; ++d) {
           double s = fold[d];
           for (int64_t j = n_simd; j < n_kv; ++j) {
-            s += static_cast<double>(Fp16ToFp32(kv.v[j * kv.kv_stride + hk * D + d]) *
-                                     Fp16ToFp32(p16[j]));
+            s += static_cast<double>(Fp16ToFp32(kv.V(j)[hk * D + d]) * Fp16ToFp32(p16[j]));
           }
           o[d] = static_cast<float>(s);
         }

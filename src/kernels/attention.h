@@ -14,11 +14,20 @@ struct AttentionShape {
   float scale = 1.0f;  // applied to q.k before the softmax
 };
 
-// K and V rows of one layer: position p's key for kv head h starts at k + p * kv_stride + h * D.
+// K and V rows of one layer in a paged cache: positions are grouped in blocks of block_tokens;
+// position p lives in block p / block_tokens at row p % block_tokens, and its key for kv head h
+// starts at K(p) + h * D. A contiguous cache is one block.
 struct KvView {
-  const uint16_t* k = nullptr;  // F16
-  const uint16_t* v = nullptr;  // F16
-  int64_t kv_stride = 0;        // elements between positions
+  const uint16_t* const* k_blocks = nullptr;  // F16, one base pointer per block
+  const uint16_t* const* v_blocks = nullptr;
+  int64_t block_tokens = 0;
+  int64_t kv_stride = 0;  // elements between positions inside a block
+  const uint16_t* K(int64_t p) const {
+    return k_blocks[p / block_tokens] + (p % block_tokens) * kv_stride;
+  }
+  const uint16_t* V(int64_t p) const {
+    return v_blocks[p / block_tokens] + (p % block_tokens) * kv_stride;
+  }
 };
 
 // For each token t in [0, n) at position pos0 + t and each head: softmax(q.K^T * scale) V over

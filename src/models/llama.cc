@@ -41,25 +41,13 @@ struct Layer {
   WeightView gate, up, down;
 };
 
-// K and V of every layer for one sequence, F16, [layer][pos][n_head_kv * head_dim].
-class KvState : public SequenceState {
- public:
-  KvState(std::unique_ptr<AnonBuffer> buf, int64_t n_ctx, int64_t n_layer, int64_t kv_dim)
-      : buf_(std::move(buf)), n_ctx_(n_ctx), n_layer_(n_layer), kv_dim_(kv_dim) {}
-  int64_t capacity() const override { return n_ctx_; }
-  int64_t bytes() const override { return static_cast<int64_t>(buf_->size()); }
-  uint16_t* K(int64_t layer, int64_t pos) {
-    return Base() + ((layer * 2) * n_ctx_ + pos) * kv_dim_;
-  }
-  uint16_t* V(int64_t layer, int64_t pos) {
-    return Base() + ((layer * 2 + 1) * n_ctx_ + pos) * kv_dim_;
-  }
-
- private:
-  uint16_t* Base() { return static_cast<uint16_t*>(buf_->data()); }
-  std::unique_ptr<AnonBuffer> buf_;
-  int64_t n_ctx_, n_layer_, kv_dim_;
-};
+// KV block layout: [layer][K, V][block_tokens][n_head_kv * head_dim] F16.
+uint16_t* KvRow(const SequenceState& s, int64_t kv_dim, int64_t layer, int which, int64_t pos) {
+  const KvBlockPool& pool = s.pool();
+  const int64_t B = pool.block_tokens();
+  auto* base = reinterpret_cast<uint16_t*>(pool.Data(s.blocks()[pos / B]));
+  return base + ((layer * 2 + which) * B + pos % B) * kv_dim;
+}
 
 Result<HParams> ReadHParams(const formats::GgufFile& f, const std::string& arch) {
   HParams hp;
@@ -128,18 +116,8 @@ class LlamaModel : public Model {
 
   const ModelInfo& info() const override { return info_; }
 
-  Result<std::unique_ptr<SequenceState>> NewSequence(int64_t n_ctx) const override {
-    if (n_ctx <= 0) return Status::Error("context length must be positive");
-    const int64_t kv_dim = hp_.n_head_kv * hp_.head_dim;
-    uint64_t bytes = 0;
-    if (!CheckedMul(static_cast<uint64_t>(n_ctx), static_cast<uint64_t>(kv_dim * 2 * hp_.n_layer),
-                    &bytes) ||
-        !CheckedMul(bytes, sizeof(uint16_t), &bytes)) {
-      return Status::Error("KV cache for context " + std::to_string(n_ctx) + " is too large");
-    }
-    R1D_ASSIGN_OR_RETURN(auto buf, AnonBuffer::Allocate(bytes, "the KV cache"));
-    return std::unique_ptr<SequenceState>(
-        std::make_unique<KvState>(std::move(buf), n_ctx, hp_.n_layer, kv_dim));
+  int64_t KvBytesPerToken() const override {
+    return hp_.n_layer * 2 * hp_.n_head_kv * hp_.head_dim * static_cast<int64_t>(sizeof(uint16_t));
   }
 
   Status ForwardBatch(ThreadPool& pool, const BatchEntry* entries, int64_t n_entries) override;
@@ -159,6 +137,7 @@ class LlamaModel : public Model {
   std::vector<float> rope_cos_, rope_sin_, logits_;
   std::vector<int64_t> owner_, pos_, first_row_;
   std::vector<int32_t> tokens_;
+  std::vector<const uint16_t*> k_blocks_, v_blocks_;
   std::vector<std::vector<float>> thread_scratch_;
   kernels::MatMulScratch mm_;
 };
@@ -225,11 +204,11 @@ Status LlamaModel::ForwardBatch(ThreadPool& pool, const BatchEntry* entries, int
   if (n_entries <= 0) return Status::Error("no sequences to evaluate");
   // Validate everything first; then the pass cannot fail half-way.
   int64_t n = 0;
-  std::vector<KvState*> states(static_cast<size_t>(n_entries));
+  std::vector<SequenceState*> states(static_cast<size_t>(n_entries));
   for (int64_t i = 0; i < n_entries; ++i) {
     const BatchEntry& en = entries[i];
-    states[i] = dynamic_cast<KvState*>(en.state);
-    R1D_CHECK_MSG(states[i] != nullptr, "sequence state of another model");
+    states[i] = en.state;
+    R1D_CHECK(states[i] != nullptr);
     if (en.n <= 0) return Status::Error("no tokens to evaluate");
     if (en.pos0 < 0 || en.pos0 + en.n > states[i]->capacity()) {
       return Status::Error("context is full: " + std::to_string(en.pos0 + en.n) +
@@ -310,9 +289,9 @@ Status LlamaModel::ForwardBatch(ThreadPool& pool, const BatchEntry* entries, int
         for (int64_t h = 0; h < hp_.n_head_kv; ++h) {
           kernels::ApplyRope(k_.data() + t * kv_dim + h * D, hp_.n_rot, hp_.rope_style, c, s);
         }
-        KvState* kv = states[owner_[t]];
-        uint16_t* kc = kv->K(il, pos_[t]);
-        uint16_t* vc = kv->V(il, pos_[t]);
+        const SequenceState& kv = *states[owner_[t]];
+        uint16_t* kc = KvRow(kv, kv_dim, il, 0, pos_[t]);
+        uint16_t* vc = KvRow(kv, kv_dim, il, 1, pos_[t]);
         for (int64_t i = 0; i < kv_dim; ++i) {
           kc[i] = Fp32ToFp16(k_[t * kv_dim + i]);
           vc[i] = Fp32ToFp16(v_[t * kv_dim + i]);
@@ -322,7 +301,16 @@ Status LlamaModel::ForwardBatch(ThreadPool& pool, const BatchEntry* entries, int
     // Attention is per sequence: each entry's tokens see only their own cache.
     for (int64_t i = 0; i < n_entries; ++i) {
       const int64_t r = first_row_[i];
-      kernels::KvView view{states[i]->K(il, 0), states[i]->V(il, 0), kv_dim};
+      const SequenceState& kv = *states[i];
+      const int64_t B = kv.pool().block_tokens();
+      const int64_t n_blocks = (entries[i].pos0 + entries[i].n + B - 1) / B;
+      k_blocks_.resize(n_blocks);
+      v_blocks_.resize(n_blocks);
+      for (int64_t b = 0; b < n_blocks; ++b) {
+        k_blocks_[b] = KvRow(kv, kv_dim, il, 0, b * B);
+        v_blocks_[b] = KvRow(kv, kv_dim, il, 1, b * B);
+      }
+      kernels::KvView view{k_blocks_.data(), v_blocks_.data(), B, kv_dim};
       kernels::CausalAttention(pool, shape, view, q_.data() + r * q_dim, entries[i].n,
                                entries[i].pos0, attn_.data() + r * q_dim, thread_scratch_);
     }

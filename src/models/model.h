@@ -9,6 +9,7 @@
 #include "core/status.h"
 #include "core/thread_pool.h"
 #include "formats/gguf_reader.h"
+#include "models/kv_pool.h"
 
 namespace r1d::models {
 
@@ -21,15 +22,6 @@ struct ModelInfo {
   int64_t n_head = 0;
   int64_t n_head_kv = 0;
   int64_t head_dim = 0;
-};
-
-// Per-sequence attention state. Each architecture defines what it keeps; the caller only sizes
-// and resets it.
-class SequenceState {
- public:
-  virtual ~SequenceState() = default;
-  virtual int64_t capacity() const = 0;  // positions it can hold
-  virtual int64_t bytes() const = 0;
 };
 
 // One sequence's share of a forward pass: n consecutive tokens at positions pos0...
@@ -46,8 +38,14 @@ class Model {
   virtual ~Model() = default;
   virtual const ModelInfo& info() const = 0;
 
-  // A state able to hold n_ctx positions; an error when memory for it cannot be allocated.
-  virtual Result<std::unique_ptr<SequenceState>> NewSequence(int64_t n_ctx) const = 0;
+  // Bytes of KV cache one position takes, all layers together.
+  virtual int64_t KvBytesPerToken() const = 0;
+
+  // A shared paged KV cache of n_blocks blocks of block_tokens positions (the serving engine).
+  Result<std::unique_ptr<KvBlockPool>> NewKvPool(int64_t n_blocks, int64_t block_tokens) const;
+  // A standalone sequence with its own cache for n_ctx positions (memory is only backed as it
+  // is used); an error when the address space for it cannot be had.
+  Result<std::unique_ptr<SequenceState>> NewSequence(int64_t n_ctx) const;
 
   // Runs tokens[0..n) at positions pos0.. (the state holds positions [0, pos0)).
   // Writes the logits of the last token (n_vocab floats) to logits_last.

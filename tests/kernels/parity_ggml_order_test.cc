@@ -157,7 +157,13 @@ TEST(ParityAttention, MatchesDirectComputation) {
     k[i] = Fp32ToFp16(kf[i]);
     v[i] = Fp32ToFp16(vf[i]);
   }
-  const KvView view{k.data(), v.data(), kv_dim};
+  // The cache split into blocks of 16 positions, as the paged cache stores it.
+  std::vector<const uint16_t*> kb, vb;
+  for (int64_t b = 0; b * 16 < n_pos; ++b) {
+    kb.push_back(k.data() + b * 16 * kv_dim);
+    vb.push_back(v.data() + b * 16 * kv_dim);
+  }
+  const KvView view{kb.data(), vb.data(), 16, kv_dim};
   std::vector<std::vector<float>> scratch;
   for (int64_t n : {1, 3}) {
     const int64_t pos0 = n_pos - n;
