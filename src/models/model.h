@@ -33,6 +33,7 @@ struct BatchEntry {
   float* logits = nullptr;  // n_vocab floats for the entry's last token; null: not needed
 };
 
+// Not thread-safe: one forward pass at a time (the serving engine owns the model while it runs).
 class Model {
  public:
   virtual ~Model() = default;

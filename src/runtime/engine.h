@@ -62,9 +62,9 @@ using TokenSink = std::function<void(const TokenEvent&)>;
 struct EngineStats {
   int64_t running = 0;         // sequences in the batch
   int64_t waiting = 0;         // requests queued
-  int64_t kv_blocks_used = 0;  // blocks held by sequences or the prefix cache
+  int64_t kv_blocks_used = 0;    // blocks held by sequences (0 when idle)
   int64_t kv_blocks_total = 0;
-  int64_t kv_blocks_cached = 0;  // of the used: held only by the prefix cache (reclaimable)
+  int64_t kv_blocks_cached = 0;  // blocks held only by the prefix cache (reclaimable at once)
   uint64_t steps = 0;            // forward passes so far
   uint64_t prompt_tokens = 0;    // totals since start
   uint64_t generated_tokens = 0;
