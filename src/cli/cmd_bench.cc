@@ -1,4 +1,5 @@
 // r1d bench: prompt-processing and text-generation speed, in the style of llama-bench.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -20,6 +21,7 @@ struct BenchFlags {
   int64_t n_prompt = 512;
   int64_t n_gen = 128;
   int reps = 3;
+  std::vector<int> batches;
   bool json = false;
 };
 
@@ -97,6 +99,41 @@ int RunBench(const BenchFlags& flags) {
     rows.push_back({"tg" + std::to_string(flags.n_gen), flags.n_gen, Summarize(tps)});
   }
 
+  // Aggregate decode throughput with b sequences decoding together (one forward pass per step
+  // for all of them: the weights are read once per step).
+  const int64_t n_gen_batch = std::max<int64_t>(flags.n_gen, 1);
+  for (int b : flags.batches) {
+    std::vector<std::unique_ptr<models::SequenceState>> seqs;
+    for (int i = 0; i < b; ++i) {
+      auto s = (*model)->NewSequence(n_gen_batch + 1);
+      if (!s.ok()) return Fail(s.status().message());
+      seqs.push_back(std::move(s).value());
+    }
+    std::vector<float> batch_logits(static_cast<size_t>(b) * info.n_vocab);
+    std::vector<double> tps;
+    for (int r = 0; r < flags.reps; ++r) {
+      std::vector<int32_t> cur(b);
+      for (auto& t : cur) t = token(rng);
+      std::vector<models::BatchEntry> entries(b);
+      auto t0 = std::chrono::steady_clock::now();
+      for (int64_t step = 0; step < n_gen_batch; ++step) {
+        for (int i = 0; i < b; ++i) {
+          entries[i] = {seqs[i].get(), &cur[i], 1, step, batch_logits.data() + i * info.n_vocab};
+        }
+        Status st = (*model)->ForwardBatch(pool, entries.data(), b);
+        if (!st.ok()) return Fail(st.message());
+        for (int i = 0; i < b; ++i) {
+          const float* l = batch_logits.data() + i * info.n_vocab;
+          cur[i] = static_cast<int32_t>(std::max_element(l, l + info.n_vocab) - l);
+        }
+      }
+      tps.push_back(static_cast<double>(b * n_gen_batch) /
+                    Seconds(t0, std::chrono::steady_clock::now()));
+    }
+    rows.push_back({"tg" + std::to_string(n_gen_batch) + "@b" + std::to_string(b), n_gen_batch * b,
+                    Summarize(tps)});
+  }
+
   if (flags.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : rows) {
@@ -136,6 +173,11 @@ const CommandRegistrar kRegistrar(
       sub.add_option("-r,--repetitions", flags->reps, "Repetitions of each test")
           ->capture_default_str()
           ->check(CLI::Range(1, 1000));
+      sub.add_option("--batch", flags->batches,
+                     "Also measure aggregate decode throughput with these numbers of sequences "
+                     "decoding together (e.g. --batch 1,4,16)")
+          ->delimiter(',')
+          ->check(CLI::Range(1, 512));
       sub.add_flag("--json", flags->json, "Print a JSON array instead of a table");
       return [flags] { return RunBench(*flags); };
     });
