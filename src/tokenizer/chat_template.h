@@ -18,7 +18,8 @@ class GgufFile;
 namespace r1d::tokenizer {
 
 struct ChatTemplateInputs {
-  // Parse requests with nlohmann::ordered_json: key order reaches the prompt through `tojson`.
+  // Parse requests with nlohmann::ordered_json: key order reaches the prompt through `tojson`
+  // (tool schemas in particular). A nlohmann::json converts implicitly, with its keys sorted.
   nlohmann::ordered_json messages = nlohmann::ordered_json::array();
   // Absent: `tools` is undefined in the template (as transformers passes no tools).
   std::optional<nlohmann::ordered_json> tools;

@@ -567,9 +567,29 @@ Value GroupBy(Evaluator& ev, const Value& in, CallArgs& args) {
   return ev.NewList(std::move(groups));
 }
 
+// Jinja2 filters r1d does not implement (nothing in chat templates needs them). They are
+// registered so that templates mentioning them still parse, and fail only when reached.
+template <const char* kName>
+Value Unsupported(Evaluator&, const Value&, CallArgs&) {
+  ThrowRuntime(std::string("filter '") + kName + "' is not supported by r1d's template engine");
+}
+constexpr char kFilesizeformat[] = "filesizeformat";
+constexpr char kRandom[] = "random";
+constexpr char kUrlencode[] = "urlencode";
+constexpr char kUrlize[] = "urlize";
+constexpr char kWordwrap[] = "wordwrap";
+constexpr char kXmlattr[] = "xmlattr";
+
 }  // namespace
 
 void RegisterSequenceFilters(FilterTable& t) {
+  t[kFilesizeformat] = Unsupported<kFilesizeformat>;
+  t[kRandom] = Unsupported<kRandom>;
+  t[kUrlencode] = Unsupported<kUrlencode>;
+  t[kUrlize] = Unsupported<kUrlize>;
+  t[kWordwrap] = Unsupported<kWordwrap>;
+  t[kXmlattr] = Unsupported<kXmlattr>;
+
   t["length"] = Length;
   t["count"] = Length;
   t["first"] = First;

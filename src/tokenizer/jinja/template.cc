@@ -50,6 +50,8 @@ Result<Template> Template::Parse(std::string_view source, std::string name,
     return ToStatus(e, name);
   } catch (const std::bad_alloc&) {
     return Status::Error("out of memory while parsing " + name);
+  } catch (const std::exception& e) {
+    return Status::Error("internal error while parsing " + name + ": " + e.what());
   }
 }
 
@@ -63,6 +65,8 @@ Result<std::string> Template::Render(const Dict& context, const RenderOptions& o
     return Status::Error("out of memory while rendering " + name_);
   } catch (const std::length_error&) {
     return Status::Error("out of memory while rendering " + name_);
+  } catch (const std::exception& e) {
+    return Status::Error("internal error while rendering " + name_ + ": " + e.what());
   }
 }
 
@@ -75,6 +79,8 @@ Result<std::string> Template::Render(const nlohmann::ordered_json& context,
     vars = v.GetDict();
   } catch (const JinjaError& e) {
     return Status::Error("template context: " + e.message());
+  } catch (const std::exception& e) {
+    return Status::Error(std::string("template context: ") + e.what());
   }
   return Render(vars, options);
 }
