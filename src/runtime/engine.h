@@ -62,7 +62,7 @@ using TokenSink = std::function<void(const TokenEvent&)>;
 struct EngineStats {
   int64_t running = 0;         // sequences in the batch
   int64_t waiting = 0;         // requests queued
-  int64_t kv_blocks_used = 0;    // blocks held by sequences (0 when idle)
+  int64_t kv_blocks_used = 0;  // blocks held by sequences (0 when idle)
   int64_t kv_blocks_total = 0;
   int64_t kv_blocks_cached = 0;  // blocks held only by the prefix cache (reclaimable at once)
   uint64_t steps = 0;            // forward passes so far

@@ -106,7 +106,8 @@ TEST_F(GenerateCli, BadFlagsGiveOneLineErrors) {
   ExpectCleanFailure(RunR1d("generate -m " + model + " --prompt-ids 1,64 --json"),
                      "outside the vocabulary");
   ExpectCleanFailure(RunR1d("generate -m " + model + " --temp -1"), "temperature");
-  ExpectCleanFailure(RunR1d("generate -m " + model + " --prompt-ids 1,2,3 --ctx 2 --json"), "context");
+  ExpectCleanFailure(RunR1d("generate -m " + model + " --prompt-ids 1,2,3 --ctx 2 --json"),
+                     "context");
   ExpectCleanFailure(RunR1d("generate -m " + dir_ + "/missing.gguf"), "missing.gguf");
   // Text output needs a tokenizer; this model has none.
   ExpectCleanFailure(RunR1d("generate -m " + model + " -n 2"), "tokenizer.ggml.model");

@@ -148,7 +148,7 @@ TEST_F(EngineTest, ReusesACachedPromptPrefix) {
   ASSERT_TRUE((*engine)->Submit(Greedy(second, 6), b.Sink()).ok());
   ASSERT_TRUE(b.Wait());
   EXPECT_EQ(b.last.cached_prompt_tokens, 64);  // four full blocks of the first prompt
-  engine->reset();  // the model is free again
+  engine->reset();                             // the model is free again
   EXPECT_EQ(b.tokens, Reference(second, 6));
 }
 
