@@ -1,6 +1,7 @@
 #include "models/model.h"
 
 #include "core/checked_math.h"
+#include "models/deepseek2.h"
 #include "models/llama.h"
 
 namespace r1d::models {
@@ -8,8 +9,9 @@ namespace r1d::models {
 Result<std::unique_ptr<Model>> LoadModel(std::unique_ptr<formats::GgufFile> file) {
   R1D_ASSIGN_OR_RETURN(std::string arch, file->GetString("general.architecture"));
   if (arch == "llama" || arch == "qwen2") return LoadLlamaFamily(std::move(file));
+  if (arch == "deepseek2") return LoadDeepseek2(std::move(file));
   return Status::Error(file->name() + ": architecture '" + arch +
-                       "' is not supported (supported: llama, qwen2)");
+                       "' is not supported (supported: llama, qwen2, deepseek2)");
 }
 
 namespace {

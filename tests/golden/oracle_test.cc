@@ -93,9 +93,6 @@ class Oracle : public ::testing::TestWithParam<std::string> {};
 TEST_P(Oracle, MatchesTheReference) {
   R1D_REQUIRE_TESTDATA();
   const std::string path = testing::TestDataDir() + "/oracle/" + GetParam() + ".oracle.json";
-  if (GetParam().rfind("deepseek2", 0) == 0) {
-    GTEST_SKIP() << "deepseek2 architecture not implemented yet (issue 6)";
-  }
   CheckModel(path);
 }
 
