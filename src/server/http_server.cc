@@ -77,7 +77,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void AfterResponse();
 
   void StartWatch();
-  void OnWatch(beast::error_code ec);
+  void OnWatch(uint64_t seq, beast::error_code ec);
 
   void SetBusy(bool busy) {
     if (busy == busy_) return;
@@ -314,22 +314,28 @@ void Connection::AfterResponse() {
 void Connection::StartWatch() {
   if (watching_ || closed_) return;
   watching_ = true;
-  stream_.socket().async_wait(tcp::socket::wait_read,
-                              beast::bind_front_handler(&Connection::OnWatch, shared_from_this()));
+  stream_.socket().async_wait(
+      tcp::socket::wait_read,
+      beast::bind_front_handler(&Connection::OnWatch, shared_from_this(), seq_));
 }
 
-void Connection::OnWatch(beast::error_code ec) {
+void Connection::OnWatch(uint64_t seq, beast::error_code ec) {
   watching_ = false;
   if (closed_) return;
   const bool answering = exchange_ != nullptr && !exchange_->finished() && !response_done_;
   if (!answering) return;  // the read of the next request takes over
+  if (seq != seq_) {
+    // Armed for an earlier exchange: the readiness it saw may have been this request's bytes,
+    // which the read has consumed since. Watch again for this one.
+    return StartWatch();
+  }
   if (ec) {
     if (ec != net::error::operation_aborted) Fail();
     return;
   }
   beast::error_code aec;
   const size_t available = stream_.socket().available(aec);
-  if (aec || (available == 0 && buffer_.size() == 0)) return Fail();
+  if (aec || available == 0) return Fail();
   // Data: a pipelined next request. It waits in the socket; stop watching for this exchange.
 }
 

@@ -95,10 +95,10 @@ std::string Metrics::Render(const runtime::EngineStats& stats, bool ready) const
   Header(out, "r1d_requests_running", "gauge", "Sequences in the running batch.");
   Sample(out, "r1d_requests_running", static_cast<double>(stats.running));
   Header(out, "r1d_kv_cache_blocks_used", "gauge",
-         "KV-cache blocks held by sequences or the prefix cache.");
+         "KV-cache blocks held by sequences (the prefix cache's reclaimable ones apart).");
   Sample(out, "r1d_kv_cache_blocks_used", static_cast<double>(stats.kv_blocks_used));
   Header(out, "r1d_kv_cache_blocks_cached", "gauge",
-         "Of the used KV-cache blocks, those held only by the prefix cache (reclaimable).");
+         "KV-cache blocks held only by the prefix cache (reclaimable).");
   Sample(out, "r1d_kv_cache_blocks_cached", static_cast<double>(stats.kv_blocks_cached));
   Header(out, "r1d_kv_cache_blocks_total", "gauge", "KV-cache blocks in all.");
   Sample(out, "r1d_kv_cache_blocks_total", static_cast<double>(stats.kv_blocks_total));
