@@ -7,6 +7,7 @@
 
 #include "models/model.h"
 #include "test_util.h"
+#include "tiny_model.h"
 
 namespace r1d {
 namespace {
@@ -63,10 +64,15 @@ TEST(ModelLoad, ReportsHyperParameters) {
 }
 
 TEST(ModelLoad, RefusesAnUnsupportedArchitectureByName) {
-  R1D_REQUIRE_TESTDATA();
-  auto model = models::LoadModel(testing::FindTestModel("deepseek2-tiny-q8_0.gguf"));
-  if (model.ok()) GTEST_SKIP() << "deepseek2 is supported now";
-  EXPECT_NE(model.status().message().find("deepseek2"), std::string::npos)
+  auto w = testing::TinyModelWriter({});
+  w.SetString("general.architecture", "mamba");
+  const std::string bytes = w.Finish();
+  auto file = formats::GgufFile::Parse(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
+                                       "mamba.gguf");
+  ASSERT_TRUE(file.ok()) << file.status().message();
+  auto model = models::LoadModel(std::move(file).value());
+  ASSERT_FALSE(model.ok());
+  EXPECT_NE(model.status().message().find("'mamba' is not supported"), std::string::npos)
       << model.status().message();
 }
 
