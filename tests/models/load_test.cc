@@ -28,7 +28,11 @@ int64_t Resident(const std::string& kind) {
 
 TEST(ModelLoad, DoesNotCopyWeights) {
   R1D_REQUIRE_TESTDATA();
-  for (const char* name : {"qwen2-tiny-f16.gguf", "qwen2-tiny-q8_0.gguf"}) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer's redzones and shadow memory distort resident-memory counts";
+#endif
+  // The biggest test models, so the vocabulary (~3 MB of strings) is small beside the weights.
+  for (const char* name : {"qwen2-tiny-f16.gguf", "llama-tiny-f32.gguf"}) {
     SCOPED_TRACE(name);
     const std::string path = testing::FindTestModel(name);
     ASSERT_FALSE(path.empty());
