@@ -127,7 +127,9 @@ TEST_F(SynthQuantize, QuantizeFollowsMixturesAndStaysClose) {
     } else {
       EXPECT_EQ(types["output.weight"], DType::kQ6_K);
     }
-    if (t == "q4_0") EXPECT_EQ(types["token_embd.weight"], DType::kQ4_0);
+    if (t == "q4_0") {
+      EXPECT_EQ(types["token_embd.weight"], DType::kQ4_0);
+    }
     if (t == "q4_k_m") {
       EXPECT_EQ(types["blk.1.attn_v.weight"], DType::kQ4_K);
       EXPECT_EQ(types["blk.3.attn_v.weight"], DType::kQ6_K);
@@ -136,7 +138,9 @@ TEST_F(SynthQuantize, QuantizeFollowsMixturesAndStaysClose) {
       EXPECT_EQ(types["blk.1.attn_v.weight"], DType::kQ5_K);
       EXPECT_EQ(types["blk.1.ffn_down.weight"], DType::kQ5_1);
     }
-    if (t == "q6_k") EXPECT_EQ(types["blk.0.ffn_down.weight"], DType::kQ8_0);
+    if (t == "q6_k") {
+      EXPECT_EQ(types["blk.0.ffn_down.weight"], DType::kQ8_0);
+    }
     // All metadata copied (the tokenizer too), file type updated.
     auto f = formats::GgufFile::Open(out);
     ASSERT_TRUE(f.ok());
