@@ -15,6 +15,8 @@ struct TinyModelSpec {
   int64_t n_vocab = 64, n_embd = 64, n_layer = 2, n_head = 4, n_head_kv = 2, n_ff = 96;
   int64_t n_ctx = 128;
   uint32_t seed = 7;
+  enum class Output { kOwn, kTied, kCopyOfEmbedding } output = Output::kOwn;
+  bool rope_freqs = false;  // a Llama 3 style rope_freqs.weight (factors 1..4)
 };
 
 inline std::string RandomF32(int64_t n, std::mt19937& rng, float scale) {
@@ -50,9 +52,19 @@ inline formats::GgufWriter TinyModelWriter(const TinyModelSpec& s) {
     (void)w.AddTensor(name, tensor::DType::kF32, {n},
                       std::string(reinterpret_cast<const char*>(v.data()), v.size() * 4));
   };
-  add("token_embd.weight", {E, s.n_vocab}, 1.0f);
+  const std::string embd = RandomF32(E * s.n_vocab, rng, 1.0f);
+  (void)w.AddTensor("token_embd.weight", tensor::DType::kF32, {E, s.n_vocab}, embd);
   ones("output_norm.weight", E);
-  add("output.weight", {E, s.n_vocab}, 0.2f);
+  if (s.output == TinyModelSpec::Output::kOwn) add("output.weight", {E, s.n_vocab}, 0.2f);
+  if (s.output == TinyModelSpec::Output::kCopyOfEmbedding) {
+    (void)w.AddTensor("output.weight", tensor::DType::kF32, {E, s.n_vocab}, embd);
+  }
+  if (s.rope_freqs) {
+    std::vector<float> f(static_cast<size_t>(E / s.n_head / 2));
+    for (size_t i = 0; i < f.size(); ++i) f[i] = 1.0f + 3.0f * static_cast<float>(i) / f.size();
+    (void)w.AddTensor("rope_freqs.weight", tensor::DType::kF32, {static_cast<int64_t>(f.size())},
+                      std::string(reinterpret_cast<const char*>(f.data()), f.size() * 4));
+  }
   for (int64_t i = 0; i < s.n_layer; ++i) {
     const std::string b = "blk." + std::to_string(i) + ".";
     ones(b + "attn_norm.weight", E);

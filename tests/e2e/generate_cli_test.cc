@@ -76,6 +76,34 @@ TEST_F(GenerateCli, JsonContract) {
   }
 }
 
+TEST_F(GenerateCli, TiedOutputUsesTheEmbedding) {
+  TinyModelSpec tied, copy;
+  tied.output = TinyModelSpec::Output::kTied;
+  copy.output = TinyModelSpec::Output::kCopyOfEmbedding;
+  const std::string a = Write("tied.gguf", TinyModelWriter(tied).Finish());
+  const std::string b = Write("copy.gguf", TinyModelWriter(copy).Finish());
+  const std::string args = " --prompt-ids 1,7,9 -n 8 --temp 0 --n-probs 8 --json --ignore-eos";
+  auto ra = RunR1d("generate -m " + a + args);
+  auto rb = RunR1d("generate -m " + b + args);
+  ASSERT_EQ(ra.exit_code, 0) << ra.err;
+  ASSERT_EQ(rb.exit_code, 0) << rb.err;
+  EXPECT_EQ(LastJsonLine(ra.out), LastJsonLine(rb.out));
+}
+
+TEST_F(GenerateCli, RopeFrequencyFactorsAreApplied) {
+  TinyModelSpec plain, scaled;
+  scaled.rope_freqs = true;
+  const std::string a = Write("plain.gguf", TinyModelWriter(plain).Finish());
+  const std::string b = Write("scaled.gguf", TinyModelWriter(scaled).Finish());
+  const std::string args = " --prompt-ids 1,7,9,11,13,17 -n 1 --temp 0 --n-probs 8 --json";
+  auto ra = RunR1d("generate -m " + a + args);
+  auto rb = RunR1d("generate -m " + b + args);
+  ASSERT_EQ(ra.exit_code, 0) << ra.err;
+  ASSERT_EQ(rb.exit_code, 0) << rb.err;
+  // Same weights; only the rotation angles differ, so the distribution must move.
+  EXPECT_NE(LastJsonLine(ra.out)["top_probs"], LastJsonLine(rb.out)["top_probs"]);
+}
+
 TEST_F(GenerateCli, ThreadCountDoesNotChangeGreedyTokens) {
   const std::string model = Write("m.gguf", TinyModelWriter({}).Finish());
   auto one = RunR1d("generate -m " + model +
