@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "cli/command.h"
+#include "cli/sampling_flags.h"
 #include "core/thread_pool.h"
 #include "formats/gguf_reader.h"
 #include "models/model.h"
@@ -177,19 +178,7 @@ const CommandRegistrar kRegistrar(
       sub.add_flag("--json", flags->json, "Print one JSON object with tokens and probabilities");
       sub.add_flag("--ignore-eos", flags->ignore_eos, "Keep generating after the end token");
       auto& s = flags->sampling;
-      sub.add_option("--temp", s.temperature, "Temperature (0: greedy)")->capture_default_str();
-      sub.add_option("--top-k", s.top_k, "Top-k (0: off)")->capture_default_str();
-      sub.add_option("--top-p", s.top_p, "Top-p (1: off)")->capture_default_str();
-      sub.add_option("--min-p", s.min_p, "Min-p (0: off)")->capture_default_str();
-      sub.add_option("--repeat-penalty", s.repeat_penalty, "Repetition penalty (1: off)")
-          ->capture_default_str();
-      sub.add_option("--repeat-last-n", s.repeat_last_n, "Penalty window (-1: all)")
-          ->capture_default_str();
-      sub.add_option("--presence-penalty", s.presence_penalty, "Presence penalty")
-          ->capture_default_str();
-      sub.add_option("--frequency-penalty", s.frequency_penalty, "Frequency penalty")
-          ->capture_default_str();
-      sub.add_option("--seed", s.seed, "RNG seed")->capture_default_str();
+      AddSamplingFlags(sub, s);
       return [flags] { return RunGenerate(*flags); };
     });
 

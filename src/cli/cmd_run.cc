@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cli/command.h"
+#include "cli/sampling_flags.h"
 #include "formats/gguf_reader.h"
 #include "models/model.h"
 #include "runtime/sampler.h"
@@ -205,13 +206,7 @@ const CommandRegistrar kRegistrar("run", "Chat with a model in the terminal", []
   auto& s = flags->sampling;
   s.temperature = 0.6f;  // DeepSeek's recommendation for R1
   s.top_p = 0.95f;
-  sub.add_option("--temp", s.temperature, "Temperature (0: greedy)")->capture_default_str();
-  sub.add_option("--top-k", s.top_k, "Top-k (0: off)")->capture_default_str();
-  sub.add_option("--top-p", s.top_p, "Top-p (1: off)")->capture_default_str();
-  sub.add_option("--min-p", s.min_p, "Min-p (0: off)")->capture_default_str();
-  sub.add_option("--repeat-penalty", s.repeat_penalty, "Repetition penalty (1: off)")
-      ->capture_default_str();
-  sub.add_option("--seed", s.seed, "RNG seed")->capture_default_str();
+  AddSamplingFlags(sub, s);
   return [flags] { return RunChat(*flags); };
 });
 
