@@ -165,9 +165,13 @@ Status Serve(const ServeOptions& options, const std::function<void(uint16_t)>& o
     threads.emplace_back([&ioc] { ioc.run(); });
   ioc.run();
   for (auto& t : threads) t.join();
-  // The engine goes first: its destructor cancels what is left, and those last events are
-  // posted to the (stopped, still alive) io_context, which then discards them.
+  // The engine goes first: its destructor cancels what is left and posts those last events to
+  // the io_context. Running it once more (bounded) delivers them, so the connections still open
+  // after a drain timeout are finished and closed instead of abandoned.
   engine.reset();
+  http.StopListening();
+  ioc.restart();
+  ioc.run_for(std::chrono::milliseconds(500));
   return Status::Ok();
 }
 
