@@ -5,7 +5,7 @@
 
 #include "core/fp16.h"
 #include "kernels/ops.h"
-#include "kernels/parity/ggml_cpu_order.h"
+#include "kernels/parity/cpu_reference_order.h"
 
 namespace r1d::kernels {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "kernels/parity/ggml_cpu_order.h"
+#include "kernels/parity/cpu_reference_order.h"
 
 namespace r1d::kernels {
 

@@ -4,7 +4,7 @@
 
 #include "core/status.h"
 #include "kernels/ops.h"
-#include "kernels/parity/ggml_cpu_order.h"
+#include "kernels/parity/cpu_reference_order.h"
 
 namespace r1d::kernels {
 namespace {
@@ -17,7 +17,7 @@ using tensor::DType;
 
 // The dot product of one weight row with one converted activation row, in the order
 // llama.cpp's CPU backend uses for this weight type and batch size (see
-// kernels/parity/ggml_cpu_order.h): bit-identical results keep the activation quantization
+// kernels/parity/cpu_reference_order.h): bit-identical results keep the activation quantization
 // of the next product identical too.
 using RowDot = float (*)(int64_t n, const void* w, const void* a);
 

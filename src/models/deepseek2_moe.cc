@@ -6,7 +6,7 @@
 
 #include "kernels/elementwise.h"
 #include "kernels/ops.h"
-#include "kernels/parity/ggml_cpu_order.h"
+#include "kernels/parity/cpu_reference_order.h"
 
 namespace r1d::models {
 namespace {

@@ -11,7 +11,7 @@
 #include "core/thread_pool.h"
 #include "kernels/attention.h"
 #include "kernels/ops.h"
-#include "kernels/parity/ggml_cpu_order.h"
+#include "kernels/parity/cpu_reference_order.h"
 #include "tensor/dtype.h"
 #include "tensor/quant_blocks.h"
 

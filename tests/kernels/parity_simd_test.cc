@@ -9,7 +9,7 @@
 
 #include "core/fp16.h"
 #include "kernels/ops.h"
-#include "kernels/parity/ggml_cpu_order.h"
+#include "kernels/parity/cpu_reference_order.h"
 #include "tensor/dtype.h"
 
 namespace r1d::kernels {

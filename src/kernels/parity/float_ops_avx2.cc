@@ -1,4 +1,4 @@
-// AVX2 + FMA + F16C versions of the llama.cpp-order float kernels (see ggml_cpu_order.h). The
+// AVX2 + FMA + F16C versions of the llama.cpp-order float kernels (see cpu_reference_order.h). The
 // emulated order is that of 16-lane AVX-512 code; here each 16-lane accumulator is a pair of
 // 8-lane registers holding lanes 0-7 and 8-15, and every lane sees the same operations in the
 // same order as in the portable emulation, so the bits are identical.
@@ -18,7 +18,7 @@ float Fma(float a, float b, float c) {
 }
 float Mul(float a, float b) { return _mm_cvtss_f32(_mm_mul_ss(_mm_set_ss(a), _mm_set_ss(b))); }
 
-// Hsum8 of ggml_cpu_order.cc: high half + low half, then (0 + 2) + (1 + 3).
+// Hsum8 of cpu_reference_order.cc: high half + low half, then (0 + 2) + (1 + 3).
 float Hsum8(__m256 v) {
   __m128 r = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
   r = _mm_add_ps(r, _mm_movehl_ps(r, r));
@@ -35,7 +35,7 @@ __m256 Load8(const uint16_t* p) {
 }
 float Load1(const uint16_t* p) { return _cvtsh_ss(*p); }
 
-// VecDotFloat of ggml_cpu_order.cc: 4 x 16 lanes per 64 elements, folded (0+2)+(1+3), Hsum16;
+// VecDotFloat of cpu_reference_order.cc: 4 x 16 lanes per 64 elements, folded (0+2)+(1+3), Hsum16;
 // the tail in double (F16) or with float FMAs (F32).
 template <class T>
 float VecDotFloat(const T* x, const T* y, int64_t n) {
@@ -72,7 +72,7 @@ float TinyBlasFloat(const T* x, const T* y, int64_t n) {
   return Hsum16(lo, hi);
 }
 
-// ggml_v_expf as VExpf in ggml_cpu_order.cc, 8 lanes at a time. The final scaling by 2^n is
+// ggml_v_expf as VExpf in cpu_reference_order.cc, 8 lanes at a time. The final scaling by 2^n is
 // a plain multiplication when the result is a normal float (n in [-125, 126], since the
 // polynomial is within [0.7, 1.5)); other vectors go through the portable formula lane by lane.
 // Returns false (and leaves out alone) in that case.

@@ -1,5 +1,5 @@
 // AVX2 + FMA + F16C versions of the llama.cpp-order quantized dot products (see
-// ggml_cpu_order.h). They compute the same integer lane sums and the same single-accumulator
+// cpu_reference_order.h). They compute the same integer lane sums and the same single-accumulator
 // FMA chain as the portable emulation, so the results are bit-identical; only faster.
 // Intrinsics only: no inline functions shared with scalar translation units.
 #include <immintrin.h>
@@ -126,7 +126,7 @@ float DotQ5_0(int64_t n, const void* w, const void* a) {
 
 namespace {
 
-// Q4_K (scalar_mins = false) and Q5_K (true); see KDotWithMins in ggml_cpu_order.cc.
+// Q4_K (scalar_mins = false) and Q5_K (true); see KDotWithMins in cpu_reference_order.cc.
 template <bool kFifthBit, class BW>
 float KDotWithMins(int64_t n, const void* w, const void* a) {
   const BW* x = static_cast<const BW*>(w);

@@ -1,6 +1,6 @@
 #pragma once
 // SIMD versions of the llama.cpp-order kernels (bit-identical to the portable ones in
-// ggml_cpu_order.cc). Installed only when the CPU has AVX2 + FMA + F16C.
+// cpu_reference_order.cc). Installed only when the CPU has AVX2 + FMA + F16C.
 #include <cstdint>
 
 namespace r1d::kernels::parity::avx2 {

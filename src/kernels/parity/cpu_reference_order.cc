@@ -1,4 +1,4 @@
-#include "kernels/parity/ggml_cpu_order.h"
+#include "kernels/parity/cpu_reference_order.h"
 
 #include <cmath>
 #include <cstring>
