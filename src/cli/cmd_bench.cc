@@ -48,8 +48,7 @@ int RunBench(const BenchFlags& flags) {
   auto model = models::LoadModel(*model_path);
   if (!model.ok()) return Fail(model.status().message());
   const models::ModelInfo& info = (*model)->info();
-  const int threads =
-      flags.threads > 0 ? flags.threads : static_cast<int>(std::thread::hardware_concurrency());
+  const int threads = ThreadPool::ResolveCount(flags.threads);
   ThreadPool pool(threads);
   std::mt19937 rng(1);
   std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(info.n_vocab - 1));

@@ -51,11 +51,6 @@ Result<std::vector<int32_t>> ParseIds(const std::string& text) {
   return ids;
 }
 
-int DefaultThreads() {
-  const unsigned hw = std::thread::hardware_concurrency();
-  return hw == 0 ? 1 : static_cast<int>(hw);
-}
-
 int RunGenerate(const GenerateFlags& flags) {
   if (!flags.prompt.empty() && !flags.prompt_ids.empty()) {
     return Fail("give either --prompt or --prompt-ids, not both");
@@ -126,7 +121,7 @@ int RunGenerate(const GenerateFlags& flags) {
   decode.strip_leading_space = flags.prompt.empty() && flags.prompt_ids.empty();
   std::unique_ptr<tokenizer::StreamDetokenizer> detok;
   if (!flags.json) detok = std::make_unique<tokenizer::StreamDetokenizer>(*vocab, decode);
-  ThreadPool pool(flags.threads > 0 ? flags.threads : DefaultThreads());
+  ThreadPool pool(flags.threads);
   auto on_token = [&](int32_t id) {
     if (detok != nullptr && !vocab->IsEndOfGeneration(id)) {
       const std::string text = detok->Feed(id);

@@ -101,9 +101,7 @@ int RunQuantize(const QuantizeFlags& f) {
   Status st = w.Begin(out_path);
   if (!st.ok()) return Fail(st.message());
 
-  const int threads = f.threads > 0
-                          ? f.threads
-                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int threads = ThreadPool::ResolveCount(f.threads);
   ThreadPool pool(threads);
   std::vector<std::vector<float>> scratch(static_cast<size_t>(threads));
   std::string chunk;

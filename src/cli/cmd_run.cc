@@ -113,9 +113,7 @@ int RunChat(const RunFlags& flags) {
   if (!model.ok()) return Fail(model.status().message());
   const tokenizer::Tokenizer& vocab = **tok;
 
-  const int threads =
-      flags.threads > 0 ? flags.threads : static_cast<int>(std::thread::hardware_concurrency());
-  ThreadPool pool(threads);
+  ThreadPool pool(flags.threads);
   auto session = runtime::Session::Create(**model, pool, flags.ctx);
   if (!session.ok()) return Fail(session.status().message());
   runtime::Sampler sampler(flags.sampling);

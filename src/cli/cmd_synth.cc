@@ -28,9 +28,7 @@ int RunSynth(const SynthFlags& f) {
     return Fail("unknown --type '" + f.type + "' (expected one of " + tensor::QuantTargetNames() +
                 ")");
   models::SynthOptions o{*shape, *target, f.seed, f.out};
-  const int threads = f.threads > 0
-                          ? f.threads
-                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int threads = ThreadPool::ResolveCount(f.threads);
   ThreadPool pool(threads);
   const auto t0 = std::chrono::steady_clock::now();
   auto size = models::WriteSynthModel(o, pool, [&](const std::string& line) {

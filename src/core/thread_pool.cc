@@ -19,7 +19,12 @@ constexpr int kSpinIterations = 20000;
 
 }  // namespace
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
+int ThreadPool::ResolveCount(int n_threads) {
+  if (n_threads > 0) return n_threads;
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+ThreadPool::ThreadPool(int n_threads) : n_threads_(ResolveCount(n_threads)) {
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
 }
 

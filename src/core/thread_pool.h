@@ -13,8 +13,11 @@ namespace r1d {
 
 class ThreadPool {
  public:
-  // n_threads includes the calling thread; 1 means everything runs on the caller.
+  // n_threads includes the calling thread; 1 means everything runs on the caller, 0 (or less)
+  // means one per core. Every "-t N" flag passes its value straight through.
   explicit ThreadPool(int n_threads);
+  // The count a pool built with n_threads will have.
+  static int ResolveCount(int n_threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;

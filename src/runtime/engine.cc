@@ -57,8 +57,7 @@ class Engine::Impl {
         options_(options),
         pool_(std::move(pool)),
         prefix_(*pool_),
-        threads_(options.threads > 0 ? options.threads
-                                     : static_cast<int>(std::thread::hardware_concurrency())),
+        threads_(options.threads),
         logits_(static_cast<size_t>(options.parallel) * model.info().n_vocab) {
     thread_ = std::thread([this] { Loop(); });
   }
