@@ -5,6 +5,7 @@
 #include "core/status.h"
 #include "kernels/ops.h"
 #include "kernels/parity/cpu_reference_order.h"
+#include "kernels/parity/quant_gemm.h"
 
 namespace r1d::kernels {
 namespace {
@@ -71,11 +72,23 @@ void MatMul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tok
     }
   });
 
-  RowDot dot = ChooseRowDot(w, n_tokens);
-  if (dot == nullptr) dot = wk->vec_dot;
   const int64_t w_row_bytes = w.row_bytes();
   const auto* wdata = static_cast<const uint8_t*>(w.data);
   const int64_t n_tiles = (w.n_out + kRowTile - 1) / kRowTile;
+  if (parity::QuantGemmFn gemm = parity::GetQuantGemm(static_cast<int>(w.type))) {
+    // Blocked product: same bits as the row dots below, each weight block unpacked once for
+    // all tokens.
+    pool.ParallelFor(n_tiles, [&](int64_t tile_begin, int64_t tile_end) {
+      const int64_t r0 = tile_begin * kRowTile;
+      const int64_t r1 = std::min(w.n_out, tile_end * kRowTile);
+      gemm(w.n_in, wdata + r0 * w_row_bytes, w_row_bytes, r1 - r0, act, act_row_bytes, n_tokens,
+           y + r0, w.n_out);
+    });
+    return;
+  }
+
+  RowDot dot = ChooseRowDot(w, n_tokens);
+  if (dot == nullptr) dot = wk->vec_dot;
   pool.ParallelFor(n_tiles, [&](int64_t tile_begin, int64_t tile_end) {
     for (int64_t tile = tile_begin; tile < tile_end; ++tile) {
       const int64_t r0 = tile * kRowTile;

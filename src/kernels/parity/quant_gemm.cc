@@ -1,0 +1,23 @@
+#include "kernels/parity/quant_gemm.h"
+
+#include "kernels/ops.h"
+#include "tensor/dtype.h"
+
+namespace r1d::kernels::parity {
+
+QuantGemmFn GetQuantGemm(int type) {
+  static const bool avx512 = BestIsa() >= Isa::kAvx512;
+  if (!avx512) return nullptr;
+  switch (static_cast<tensor::DType>(type)) {
+    case tensor::DType::kQ4_K:
+      return avx512::GemmQ4_K;
+    case tensor::DType::kQ6_K:
+      return avx512::GemmQ6_K;
+    case tensor::DType::kQ8_0:
+      return CpuHasAvx512Vnni() ? avx512::GemmQ8_0 : nullptr;
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace r1d::kernels::parity
