@@ -71,6 +71,24 @@ void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_
   });
 }
 
+void ThreadPool::ParallelForDynamic(int64_t n, int64_t grain,
+                                    const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  grain = std::max<int64_t>(1, grain);
+  if (n_threads_ == 1 || n <= grain) {
+    fn(0, n);
+    return;
+  }
+  std::atomic<int64_t> next{0};
+  Run([&](int, int) {
+    for (;;) {
+      const int64_t begin = next.fetch_add(grain, std::memory_order_relaxed);
+      if (begin >= n) return;
+      fn(begin, std::min(n, begin + grain));
+    }
+  });
+}
+
 void ThreadPool::WorkerLoop(int ith) {
   uint64_t seen = 0;
   for (;;) {

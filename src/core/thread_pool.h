@@ -30,6 +30,12 @@ class ThreadPool {
   // Splits [0, n) into contiguous chunks, one per thread, and calls fn(begin, end).
   void ParallelFor(int64_t n, const std::function<void(int64_t begin, int64_t end)>& fn);
 
+  // Hands out [0, n) in chunks of `grain` to whichever thread is free: a thread that the OS
+  // deschedules (a busy machine) delays its chunk, not a fixed share of the whole job. With one
+  // thread (or n <= grain) fn(0, n) is called once.
+  void ParallelForDynamic(int64_t n, int64_t grain,
+                          const std::function<void(int64_t begin, int64_t end)>& fn);
+
  private:
   void WorkerLoop(int ith);
 

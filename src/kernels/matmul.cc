@@ -54,6 +54,46 @@ RowDot ChooseRowDot(const WeightView& w, int64_t n_tokens) {
 
 }  // namespace
 
+namespace {
+
+// Blocked product: activations converted and rearranged once (in parallel over tokens), then
+// row tiles handed out dynamically; every output has the bits of the row dots.
+void BlockedMatMul(ThreadPool& pool, const parity::QuantGemm& gemm, const WeightView& w,
+                   const float* x, int64_t n_tokens, float* y, MatMulScratch& scratch,
+                   void (*quantize)(const float*, void*, int64_t), int64_t act_row_bytes) {
+  const int64_t prepared_row = gemm.prepared_row_bytes(w.n_in);
+  scratch.act.resize(static_cast<size_t>(act_row_bytes * pool.size()));
+  scratch.prepared.resize(static_cast<size_t>(prepared_row * n_tokens + 64));
+  const uintptr_t base = reinterpret_cast<uintptr_t>(scratch.prepared.data());
+  uint8_t* prepared = scratch.prepared.data() + ((64 - base % 64) % 64);
+  auto convert = [&](int ith, int nth) {
+    uint8_t* act = scratch.act.data() + ith * act_row_bytes;
+    for (int64_t t = ith; t < n_tokens; t += nth) {
+      quantize(x + t * w.n_in, act, w.n_in);
+      gemm.prepare_row(w.n_in, act, prepared + t * prepared_row);
+    }
+  };
+  if (n_tokens == 1) {
+    convert(0, 1);  // not worth waking the other threads
+  } else {
+    pool.Run(convert);
+  }
+  const int64_t w_row_bytes = w.row_bytes();
+  const auto* wdata = static_cast<const uint8_t*>(w.data);
+  const int64_t n_tiles = (w.n_out + kRowTile - 1) / kRowTile;
+  // About 8 grabs per thread: enough to even out a descheduled thread, few enough that the
+  // shared counter costs nothing.
+  const int64_t grain = std::max<int64_t>(1, n_tiles / (8 * pool.size()));
+  pool.ParallelForDynamic(n_tiles, grain, [&](int64_t tile_begin, int64_t tile_end) {
+    const int64_t r0 = tile_begin * kRowTile;
+    const int64_t r1 = std::min(w.n_out, tile_end * kRowTile);
+    gemm.run(w.n_in, wdata + r0 * w_row_bytes, w_row_bytes, r1 - r0, prepared, n_tokens, y + r0,
+             w.n_out);
+  });
+}
+
+}  // namespace
+
 void MatMul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tokens, float* y,
             MatMulScratch& scratch) {
   const TypeKernels* wk = GetKernels(w.type);
@@ -61,11 +101,15 @@ void MatMul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tok
   const TypeKernels* ak = GetKernels(wk->vec_dot_type);
   R1D_CHECK(ak != nullptr);
   const int64_t act_row_bytes = tensor::RowBytes(wk->vec_dot_type, w.n_in);
-  scratch.act.resize(static_cast<size_t>(act_row_bytes * n_tokens));
-  uint8_t* act = scratch.act.data();
-
   // llama.cpp's x86 Q8_0 activation quantizer rounds differently from the reference one.
   auto quantize = wk->vec_dot_type == DType::kQ8_0 ? parity::QuantizeRowQ8_0 : ak->quantize_row;
+  if (const parity::QuantGemm* gemm = parity::GetQuantGemm(static_cast<int>(w.type))) {
+    BlockedMatMul(pool, *gemm, w, x, n_tokens, y, scratch, quantize, act_row_bytes);
+    return;
+  }
+
+  scratch.act.resize(static_cast<size_t>(act_row_bytes * n_tokens));
+  uint8_t* act = scratch.act.data();
   pool.ParallelFor(n_tokens, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       quantize(x + t * w.n_in, act + t * act_row_bytes, w.n_in);
@@ -75,18 +119,6 @@ void MatMul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tok
   const int64_t w_row_bytes = w.row_bytes();
   const auto* wdata = static_cast<const uint8_t*>(w.data);
   const int64_t n_tiles = (w.n_out + kRowTile - 1) / kRowTile;
-  if (parity::QuantGemmFn gemm = parity::GetQuantGemm(static_cast<int>(w.type))) {
-    // Blocked product: same bits as the row dots below, each weight block unpacked once for
-    // all tokens.
-    pool.ParallelFor(n_tiles, [&](int64_t tile_begin, int64_t tile_end) {
-      const int64_t r0 = tile_begin * kRowTile;
-      const int64_t r1 = std::min(w.n_out, tile_end * kRowTile);
-      gemm(w.n_in, wdata + r0 * w_row_bytes, w_row_bytes, r1 - r0, act, act_row_bytes, n_tokens,
-           y + r0, w.n_out);
-    });
-    return;
-  }
-
   RowDot dot = ChooseRowDot(w, n_tokens);
   if (dot == nullptr) dot = wk->vec_dot;
   pool.ParallelFor(n_tiles, [&](int64_t tile_begin, int64_t tile_end) {

@@ -20,6 +20,7 @@ struct WeightView {
 // Reusable buffer for the activations converted to the weight's vec-dot type.
 struct MatMulScratch {
   std::vector<uint8_t> act;
+  std::vector<uint8_t> prepared;  // the blocked products' layout (64-byte aligned inside)
 };
 
 // y[t * n_out + r] = dot(W row r, x[t * n_in ...]) for t in [0, n_tokens).

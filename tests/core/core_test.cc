@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <vector>
 #include <cmath>
 
 #include "core/checked_math.h"
@@ -64,6 +65,24 @@ TEST(ThreadPool, RunsEveryIndexOnce) {
         for (int64_t i = b; i < e; ++i) sum += i;
       });
       EXPECT_EQ(sum.load(), 999 * 1000 / 2);
+    }
+  }
+}
+
+TEST(ThreadPool, DynamicForVisitsEveryIndexExactlyOnce) {
+  for (int n : {1, 2, 3}) {
+    ThreadPool pool(n);
+    for (int64_t count : {0, 1, 7, 1000}) {
+      for (int64_t grain : {1, 3, 64, 5000}) {
+        std::vector<std::atomic<int>> seen(static_cast<size_t>(count));
+        pool.ParallelForDynamic(count, grain, [&](int64_t b, int64_t e) {
+          if (pool.size() > 1 && count > grain) EXPECT_LE(e - b, grain);
+          for (int64_t i = b; i < e; ++i) seen[static_cast<size_t>(i)]++;
+        });
+        for (int64_t i = 0; i < count; ++i) {
+          ASSERT_EQ(seen[static_cast<size_t>(i)].load(), 1) << "index " << i << " grain " << grain;
+        }
+      }
     }
   }
 }

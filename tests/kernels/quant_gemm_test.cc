@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -90,7 +91,7 @@ const DType kTypes[] = {DType::kQ4_K, DType::kQ6_K, DType::kQ8_0};
 TEST(QuantGemm, EveryOutputMatchesThePortableDotBitForBit) {
   bool any = false;
   for (DType type : kTypes) {
-    const parity::QuantGemmFn gemm = parity::GetQuantGemm(static_cast<int>(type));
+    const parity::QuantGemm* gemm = parity::GetQuantGemm(static_cast<int>(type));
     if (gemm == nullptr) continue;  // this CPU has no blocked version: MatMul uses the dots
     any = true;
     const parity::VecDotFn portable = parity::GetPortableVecDot(static_cast<int>(type));
@@ -103,8 +104,17 @@ TEST(QuantGemm, EveryOutputMatchesThePortableDotBitForBit) {
           const std::vector<uint8_t> a = Activations(type, x, n, tokens);
           const int64_t w_row = tensor::RowBytes(type, n);
           const int64_t a_row = static_cast<int64_t>(a.size()) / tokens;
+          // Prepared rows at an offset of 64 bytes into the buffer (the alignment promised).
+          const int64_t p_row = gemm->prepared_row_bytes(n);
+          ASSERT_EQ(p_row % 64, 0);
+          std::vector<uint8_t> storage(static_cast<size_t>(p_row * tokens + 128));
+          uint8_t* prepared =
+              storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64);
+          for (int64_t t = 0; t < tokens; ++t) {
+            gemm->prepare_row(n, a.data() + t * a_row, prepared + t * p_row);
+          }
           std::vector<float> y(static_cast<size_t>(rows * tokens), -1.0f);
-          gemm(n, w.data(), w_row, rows, a.data(), a_row, tokens, y.data(), rows);
+          gemm->run(n, w.data(), w_row, rows, prepared, tokens, y.data(), rows);
           for (int64_t t = 0; t < tokens; ++t) {
             for (int64_t r = 0; r < rows; ++r) {
               const float want = portable(n, w.data() + r * w_row, a.data() + t * a_row);

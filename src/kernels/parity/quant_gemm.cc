@@ -5,16 +5,16 @@
 
 namespace r1d::kernels::parity {
 
-QuantGemmFn GetQuantGemm(int type) {
+const QuantGemm* GetQuantGemm(int type) {
   static const bool avx512 = BestIsa() >= Isa::kAvx512;
   if (!avx512) return nullptr;
   switch (static_cast<tensor::DType>(type)) {
     case tensor::DType::kQ4_K:
-      return avx512::GemmQ4_K;
+      return &avx512::kGemmQ4_K;
     case tensor::DType::kQ6_K:
-      return avx512::GemmQ6_K;
+      return &avx512::kGemmQ6_K;
     case tensor::DType::kQ8_0:
-      return CpuHasAvx512Vnni() ? avx512::GemmQ8_0 : nullptr;
+      return CpuHasAvx512Vnni() ? &avx512::kGemmQ8_0 : nullptr;
     default:
       return nullptr;
   }

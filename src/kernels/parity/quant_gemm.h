@@ -10,25 +10,28 @@
 
 namespace r1d::kernels::parity {
 
-// y[t * y_stride + r] = dot(weight row r, activation row t) for r in [0, rows) and
-// t in [0, n_tokens), where weight row r starts at w + r * w_row_bytes and activation row t
-// (already converted to the weight's vec-dot type) at a + t * a_row_bytes; n elements per row.
-using QuantGemmFn = void (*)(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows,
-                             const void* a, int64_t a_row_bytes, int64_t n_tokens, float* y,
-                             int64_t y_stride);
+// The product for one weight type, in two steps: each activation row (already converted to the
+// weight's vec-dot type) is first rearranged once into a layout the product reads directly
+// (`prepare_row`, prepared_row_bytes(n) bytes, a multiple of 64; rows 64-byte aligned), then
+// `run` computes y[t * y_stride + r] = dot(weight row r, activation row t) for r in [0, rows)
+// and t in [0, n_tokens), weight row r at w + r * w_row_bytes, n elements per row. `run` may
+// be called concurrently on disjoint rows with the same prepared activations.
+struct QuantGemm {
+  int64_t (*prepared_row_bytes)(int64_t n);
+  void (*prepare_row)(int64_t n, const void* a, void* prepared);
+  void (*run)(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* prepared,
+              int64_t n_tokens, float* y, int64_t y_stride);
+};
 
 // The blocked product for a weight type (tensor::DType value) on this CPU, or nullptr where
 // there is none (then the per-row dot products are used).
-QuantGemmFn GetQuantGemm(int type);
+const QuantGemm* GetQuantGemm(int type);
 
 namespace avx512 {
 // AVX-512 F + BW, and VNNI for Q8_0 (quant_gemm_avx512.cc).
-void GemmQ4_K(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* a,
-              int64_t a_row_bytes, int64_t n_tokens, float* y, int64_t y_stride);
-void GemmQ6_K(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* a,
-              int64_t a_row_bytes, int64_t n_tokens, float* y, int64_t y_stride);
-void GemmQ8_0(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* a,
-              int64_t a_row_bytes, int64_t n_tokens, float* y, int64_t y_stride);
+extern const QuantGemm kGemmQ4_K;
+extern const QuantGemm kGemmQ6_K;
+extern const QuantGemm kGemmQ8_0;
 }  // namespace avx512
 
 }  // namespace r1d::kernels::parity

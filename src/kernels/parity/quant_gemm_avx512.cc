@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <vector>
 
 #include "kernels/parity/quant_gemm.h"
 #include "tensor/quant_blocks.h"
@@ -360,18 +359,11 @@ struct Q8_0Tile {
   }
 };
 
-// The product for one weight type: activations prepared once for all tokens (per thread: the
-// threads share nothing), then row chunks x token blocks x token tiles.
-template <class WBlock, class Act, template <int> class Tile, class Prepare>
-void Gemm(int64_t nb, int64_t acts_per_row, const void* w, int64_t w_row_bytes, int64_t rows,
-          const void* a, int64_t a_row_bytes, int64_t n_tokens, float* y, int64_t y_stride,
-          Prepare prepare) {
-  thread_local std::vector<Act> prepared;
-  prepared.resize(static_cast<size_t>(acts_per_row * n_tokens));
-  const auto* abytes = static_cast<const uint8_t*>(a);
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    prepare(abytes + t * a_row_bytes, prepared.data() + t * acts_per_row);
-  }
+// Row chunks x token blocks x token tiles over prepared activations.
+template <class WBlock, class Act, template <int> class Tile>
+void Run(int64_t nb, int64_t acts_per_row, const void* w, int64_t w_row_bytes, int64_t rows,
+         const void* prepared, int64_t n_tokens, float* y, int64_t y_stride) {
+  const auto* acts = static_cast<const Act*>(prepared);
   const auto* wbytes = static_cast<const uint8_t*>(w);
   const int64_t act_bytes = acts_per_row * static_cast<int64_t>(sizeof(Act));
   const int64_t token_block =
@@ -382,47 +374,53 @@ void Gemm(int64_t nb, int64_t acts_per_row, const void* w, int64_t w_row_bytes, 
       const int64_t t1 = std::min(n_tokens, t0 + token_block);
       for (int64_t r = r0; r < r1; ++r) {
         const auto* x = reinterpret_cast<const WBlock*>(wbytes + r * w_row_bytes);
-        ForTokenTiles<Tile>(t1 - t0, nb, x, prepared.data() + t0 * acts_per_row,
-                            y + t0 * y_stride + r, y_stride);
+        ForTokenTiles<Tile>(t1 - t0, nb, x, acts + t0 * acts_per_row, y + t0 * y_stride + r,
+                            y_stride);
       }
     }
   }
 }
 
+int64_t Q4KPreparedBytes(int64_t n) { return n / kQK_K * static_cast<int64_t>(sizeof(Q4KAct)); }
+void Q4KPrepare(int64_t n, const void* a, void* prepared) {
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    PrepareQ4K(static_cast<const BlockQ8_K*>(a)[b], static_cast<Q4KAct*>(prepared)[b]);
+  }
+}
+void Q4KRun(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* prepared,
+            int64_t n_tokens, float* y, int64_t y_stride) {
+  Run<BlockQ4_K, Q4KAct, Q4KTile>(n / kQK_K, n / kQK_K, w, w_row_bytes, rows, prepared, n_tokens, y,
+                                  y_stride);
+}
+
+int64_t Q6KPreparedBytes(int64_t n) { return n / kQK_K * static_cast<int64_t>(sizeof(Q6KAct)); }
+void Q6KPrepare(int64_t n, const void* a, void* prepared) {
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    PrepareQ6K(static_cast<const BlockQ8_K*>(a)[b], static_cast<Q6KAct*>(prepared)[b]);
+  }
+}
+void Q6KRun(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* prepared,
+            int64_t n_tokens, float* y, int64_t y_stride) {
+  Run<BlockQ6_K, Q6KAct, Q6KTile>(n / kQK_K, n / kQK_K, w, w_row_bytes, rows, prepared, n_tokens, y,
+                                  y_stride);
+}
+
+int64_t Q8_0PreparedBytes(int64_t n) {
+  return (n / 32 + 1) / 2 * static_cast<int64_t>(sizeof(Q8_0Act));
+}
+void Q8_0Prepare(int64_t n, const void* a, void* prepared) {
+  PrepareQ8_0Pairs(static_cast<const BlockQ8_0*>(a), n / 32, static_cast<Q8_0Act*>(prepared));
+}
+void Q8_0Run(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* prepared,
+             int64_t n_tokens, float* y, int64_t y_stride) {
+  Run<BlockQ8_0, Q8_0Act, Q8_0Tile>(n / 32, (n / 32 + 1) / 2, w, w_row_bytes, rows, prepared,
+                                    n_tokens, y, y_stride);
+}
+
 }  // namespace
 
-void GemmQ4_K(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* a,
-              int64_t a_row_bytes, int64_t n_tokens, float* y, int64_t y_stride) {
-  const int64_t nb = n / kQK_K;
-  Gemm<BlockQ4_K, Q4KAct, Q4KTile>(nb, nb, w, w_row_bytes, rows, a, a_row_bytes, n_tokens, y,
-                                   y_stride, [nb](const uint8_t* row, Q4KAct* out) {
-                                     for (int64_t b = 0; b < nb; ++b) {
-                                       PrepareQ4K(reinterpret_cast<const BlockQ8_K*>(row)[b],
-                                                  out[b]);
-                                     }
-                                   });
-}
-
-void GemmQ6_K(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* a,
-              int64_t a_row_bytes, int64_t n_tokens, float* y, int64_t y_stride) {
-  const int64_t nb = n / kQK_K;
-  Gemm<BlockQ6_K, Q6KAct, Q6KTile>(nb, nb, w, w_row_bytes, rows, a, a_row_bytes, n_tokens, y,
-                                   y_stride, [nb](const uint8_t* row, Q6KAct* out) {
-                                     for (int64_t b = 0; b < nb; ++b) {
-                                       PrepareQ6K(reinterpret_cast<const BlockQ8_K*>(row)[b],
-                                                  out[b]);
-                                     }
-                                   });
-}
-
-void GemmQ8_0(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* a,
-              int64_t a_row_bytes, int64_t n_tokens, float* y, int64_t y_stride) {
-  const int64_t nb = n / 32;
-  Gemm<BlockQ8_0, Q8_0Act, Q8_0Tile>(nb, (nb + 1) / 2, w, w_row_bytes, rows, a, a_row_bytes,
-                                     n_tokens, y, y_stride, [nb](const uint8_t* row, Q8_0Act* out) {
-                                       PrepareQ8_0Pairs(reinterpret_cast<const BlockQ8_0*>(row), nb,
-                                                        out);
-                                     });
-}
+const QuantGemm kGemmQ4_K = {Q4KPreparedBytes, Q4KPrepare, Q4KRun};
+const QuantGemm kGemmQ6_K = {Q6KPreparedBytes, Q6KPrepare, Q6KRun};
+const QuantGemm kGemmQ8_0 = {Q8_0PreparedBytes, Q8_0Prepare, Q8_0Run};
 
 }  // namespace r1d::kernels::parity::avx512
