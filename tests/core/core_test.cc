@@ -76,7 +76,9 @@ TEST(ThreadPool, DynamicForVisitsEveryIndexExactlyOnce) {
       for (int64_t grain : {1, 3, 64, 5000}) {
         std::vector<std::atomic<int>> seen(static_cast<size_t>(count));
         pool.ParallelForDynamic(count, grain, [&](int64_t b, int64_t e) {
-          if (pool.size() > 1 && count > grain) EXPECT_LE(e - b, grain);
+          if (pool.size() > 1 && count > grain) {
+            EXPECT_LE(e - b, grain);
+          }
           for (int64_t i = b; i < e; ++i) seen[static_cast<size_t>(i)]++;
         });
         for (int64_t i = 0; i < count; ++i) {
