@@ -56,28 +56,9 @@ RowDot ChooseRowDot(const WeightView& w, int64_t n_tokens) {
 
 namespace {
 
-// Blocked product: activations converted and rearranged once (in parallel over tokens), then
-// row tiles handed out dynamically; every output has the bits of the row dots.
-void BlockedMatMul(ThreadPool& pool, const parity::QuantGemm& gemm, const WeightView& w,
-                   const float* x, int64_t n_tokens, float* y, MatMulScratch& scratch,
-                   void (*quantize)(const float*, void*, int64_t), int64_t act_row_bytes) {
-  const int64_t prepared_row = gemm.prepared_row_bytes(w.n_in);
-  scratch.act.resize(static_cast<size_t>(act_row_bytes * pool.size()));
-  scratch.prepared.resize(static_cast<size_t>(prepared_row * n_tokens + 64));
-  const uintptr_t base = reinterpret_cast<uintptr_t>(scratch.prepared.data());
-  uint8_t* prepared = scratch.prepared.data() + ((64 - base % 64) % 64);
-  auto convert = [&](int ith, int nth) {
-    uint8_t* act = scratch.act.data() + ith * act_row_bytes;
-    for (int64_t t = ith; t < n_tokens; t += nth) {
-      quantize(x + t * w.n_in, act, w.n_in);
-      gemm.prepare_row(w.n_in, act, prepared + t * prepared_row);
-    }
-  };
-  if (n_tokens == 1) {
-    convert(0, 1);  // not worth waking the other threads
-  } else {
-    pool.Run(convert);
-  }
+// Row tiles of the blocked product over prepared activations, handed out dynamically.
+void RunPrepared(ThreadPool& pool, const parity::QuantGemm& gemm, const WeightView& w,
+                 const uint8_t* prepared, int64_t n_tokens, float* y) {
   const int64_t w_row_bytes = w.row_bytes();
   const auto* wdata = static_cast<const uint8_t*>(w.data);
   const int64_t n_tiles = (w.n_out + kRowTile - 1) / kRowTile;
@@ -90,6 +71,36 @@ void BlockedMatMul(ThreadPool& pool, const parity::QuantGemm& gemm, const Weight
     gemm.run(w.n_in, wdata + r0 * w_row_bytes, w_row_bytes, r1 - r0, prepared, n_tokens, y + r0,
              w.n_out);
   });
+}
+
+// The prepared-activation buffer for n_tokens rows, 64-byte aligned.
+uint8_t* PreparedBuffer(MatMulScratch& scratch, int64_t prepared_row, int64_t n_tokens) {
+  scratch.prepared.resize(static_cast<size_t>(prepared_row * n_tokens + 64));
+  const uintptr_t base = reinterpret_cast<uintptr_t>(scratch.prepared.data());
+  return scratch.prepared.data() + ((64 - base % 64) % 64);
+}
+
+// Blocked product: activations converted and rearranged once (in parallel over tokens), then
+// the row tiles; every output has the bits of the row dots.
+void BlockedMatMul(ThreadPool& pool, const parity::QuantGemm& gemm, const WeightView& w,
+                   const float* x, int64_t n_tokens, float* y, MatMulScratch& scratch,
+                   void (*quantize)(const float*, void*, int64_t), int64_t act_row_bytes) {
+  const int64_t prepared_row = gemm.prepared_row_bytes(w.n_in);
+  scratch.act.resize(static_cast<size_t>(act_row_bytes * pool.size()));
+  uint8_t* prepared = PreparedBuffer(scratch, prepared_row, n_tokens);
+  auto convert = [&](int ith, int nth) {
+    uint8_t* act = scratch.act.data() + ith * act_row_bytes;
+    for (int64_t t = ith; t < n_tokens; t += nth) {
+      quantize(x + t * w.n_in, act, w.n_in);
+      gemm.prepare_row(w.n_in, act, prepared + t * prepared_row);
+    }
+  };
+  if (n_tokens == 1) {
+    convert(0, 1);  // not worth waking the other threads
+  } else {
+    pool.Run(convert);
+  }
+  RunPrepared(pool, gemm, w, prepared, n_tokens, y);
 }
 
 }  // namespace
@@ -134,6 +145,21 @@ void MatMul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tok
       }
     }
   });
+}
+
+bool MatMulConverted(ThreadPool& pool, const WeightView& w, const uint8_t* act,
+                     int64_t act_row_bytes, const int32_t* rows, int64_t n_tokens, float* y,
+                     MatMulScratch& scratch) {
+  const parity::QuantGemm* gemm = parity::GetQuantGemm(static_cast<int>(w.type));
+  if (gemm == nullptr) return false;
+  const int64_t prepared_row = gemm->prepared_row_bytes(w.n_in);
+  uint8_t* prepared = PreparedBuffer(scratch, prepared_row, n_tokens);
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    const int64_t src = rows != nullptr ? rows[t] : t;
+    gemm->prepare_row(w.n_in, act + src * act_row_bytes, prepared + t * prepared_row);
+  }
+  RunPrepared(pool, *gemm, w, prepared, n_tokens, y);
+  return true;
 }
 
 }  // namespace r1d::kernels

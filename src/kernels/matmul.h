@@ -28,4 +28,12 @@ struct MatMulScratch {
 void MatMul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tokens, float* y,
             MatMulScratch& scratch);
 
+// The same product for activation rows already converted to the weight's vec-dot type, row t of
+// the input at act + (rows ? rows[t] : t) * act_row_bytes (a gather, for mixture-of-experts).
+// Done with the blocked quantized product where the weight type has one (same bits as the row
+// dots); returns false, computing nothing, where it has none.
+bool MatMulConverted(ThreadPool& pool, const WeightView& w, const uint8_t* act,
+                     int64_t act_row_bytes, const int32_t* rows, int64_t n_tokens, float* y,
+                     MatMulScratch& scratch);
+
 }  // namespace r1d::kernels

@@ -157,5 +157,35 @@ TEST(QuantGemm, MatMulMatchesThePortableDots) {
   }
 }
 
+// The gathering form used by mixture-of-experts layers: rows picked (and repeated) by index.
+TEST(QuantGemm, MatMulConvertedGathersRows) {
+  ThreadPool pool(2);
+  for (DType type : kTypes) {
+    const parity::VecDotFn portable = parity::GetPortableVecDot(static_cast<int>(type));
+    const int64_t n = 512, rows = 19, tokens = 6;
+    const std::vector<uint8_t> w = RandomWeights(type, n, rows, 91);
+    const std::vector<uint8_t> a = Activations(type, RandomFloats(n * tokens, 92), n, tokens);
+    const int64_t a_row = static_cast<int64_t>(a.size()) / tokens;
+    const std::vector<int32_t> pick = {5, 0, 3, 3, 1};
+    std::vector<float> y(pick.size() * rows);
+    MatMulScratch scratch;
+    const bool blocked =
+        MatMulConverted(pool, WeightView{w.data(), type, n, rows}, a.data(), a_row, pick.data(),
+                        static_cast<int64_t>(pick.size()), y.data(), scratch);
+    if (!blocked) {
+      EXPECT_EQ(parity::GetQuantGemm(static_cast<int>(type)), nullptr);
+      continue;
+    }
+    for (size_t i = 0; i < pick.size(); ++i) {
+      for (int64_t r = 0; r < rows; ++r) {
+        const float want =
+            portable(n, w.data() + r * tensor::RowBytes(type, n), a.data() + pick[i] * a_row);
+        ASSERT_EQ(FloatToBits(want), FloatToBits(y[i * rows + r]))
+            << tensor::DTypeName(type) << " i " << i << " r " << r;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace r1d::kernels
