@@ -7,22 +7,16 @@
 
 #include "formats/gguf_stream_writer.h"
 #include "kernels/ops.h"
+#include "models/synth_deepseek2.h"
+#include "models/synth_tensors.h"
 #include "models/synth_vocab.h"
 
 namespace r1d::models {
 namespace {
 
-enum class Init { kEmbed, kLinear, kLinearOut, kOutput, kNorm, kBias, kRopeFreqs };
-
-struct SynthTensor {
-  std::string name;
-  std::vector<int64_t> ne;
-  Init init;
-  int64_t fan_in = 1;
-  tensor::DType type = tensor::DType::kF32;
-};
-
+// qwen2 / llama.
 std::vector<SynthTensor> TensorList(const SynthShape& s) {
+  using Init = SynthInit;
   const int64_t E = s.n_embd, hd = s.n_embd / s.n_head, q = s.n_head * hd, kv = s.n_head_kv * hd;
   std::vector<SynthTensor> t;
   t.push_back({"token_embd.weight", {E, s.n_vocab}, Init::kEmbed});
@@ -79,6 +73,7 @@ float Llama3RopeFactor(int64_t i, int64_t n_rot, float base) {
 // One row of a tensor: approximately normal values (Irwin-Hall sum of four uniforms, exact mean
 // and variance) from a counter-based generator keyed by (seed, name, row).
 void FillRow(const SynthShape& s, const SynthTensor& t, uint64_t key, int64_t row, float* out) {
+  using Init = SynthInit;
   const int64_t n = t.ne[0];
   if (t.init == Init::kRopeFreqs) {
     for (int64_t i = 0; i < n; ++i) out[i] = Llama3RopeFactor(i, 2 * n, s.rope_base);
@@ -135,10 +130,16 @@ std::string Mib(uint64_t bytes) {
 }  // namespace
 
 const char* SynthShapeNames() {
-  return "r1-distill-qwen-1.5b, r1-distill-qwen-7b, r1-distill-llama-8b, tiny";
+  return "r1-distill-qwen-1.5b, r1-distill-qwen-7b, r1-distill-llama-8b, tiny, deepseek-v2-lite, "
+         "deepseek-v3-mini";
 }
 
 Result<SynthShape> FindSynthShape(const std::string& name, const std::string& arch) {
+  if (std::optional<SynthShape> ds = FindDeepseek2SynthShape(name)) {
+    if (!arch.empty() && arch != ds->arch)
+      return Status::Error("--shape " + name + " is a deepseek2 model, not --arch " + arch);
+    return *ds;
+  }
   SynthShape s;
   if (name == "r1-distill-qwen-1.5b") {
     s = {name, "qwen2", 28, 1536, 8960, 12, 2, 151936, 151643, 131072, 10000.0f, 1e-6f, false};
@@ -149,6 +150,11 @@ Result<SynthShape> FindSynthShape(const std::string& name, const std::string& ar
   } else if (name == "tiny") {
     // Small enough for tests; n_ff is a multiple of 32 but not of 256, so k-quant mixtures
     // exercise the fallback types on ffn_down.
+    if (!arch.empty() && arch != "llama" && arch != "qwen2")
+      return Status::Error("--shape tiny is qwen2 or llama, not --arch " + arch +
+                           (arch == "deepseek2" ? std::string(" (deepseek2 shapes: ") +
+                                                      Deepseek2SynthShapeNames() + ")"
+                                                : std::string()));
     const bool llama = arch == "llama";
     s = {name,
          llama ? "llama" : "qwen2",
@@ -163,16 +169,23 @@ Result<SynthShape> FindSynthShape(const std::string& name, const std::string& ar
          llama ? 500000.0f : 10000.0f,
          llama ? 1e-5f : 1e-6f,
          llama};
-    if (!arch.empty() && arch != "llama" && arch != "qwen2")
-      return Status::Error("unknown --arch '" + arch + "' (expected qwen2 or llama)");
-    return s;
   } else {
     return Status::Error("unknown --shape '" + name + "' (expected one of " + SynthShapeNames() +
                          ")");
   }
+  s.vocab = s.arch == "llama" ? SynthVocabLayout::kLlama : SynthVocabLayout::kQwen;
   if (!arch.empty() && arch != s.arch)
     return Status::Error("--shape " + name + " is a " + s.arch + " model, not --arch " + arch);
   return s;
+}
+
+Status SetSynthLayers(SynthShape& s, int64_t n_layer) {
+  if (n_layer < 1 || n_layer > 4096)
+    return Status::Error("--layers " + std::to_string(n_layer) + " is out of range [1, 4096]");
+  s.n_layer = n_layer;
+  // Keep at least one MoE block, so a cut-down deepseek2 model still routes experts.
+  if (s.deepseek2) s.deepseek2->n_dense_lead = std::min(s.deepseek2->n_dense_lead, n_layer - 1);
+  return Status::Ok();
 }
 
 Result<uint64_t> WriteSynthModel(const SynthOptions& o, ThreadPool& pool,
@@ -193,12 +206,14 @@ Result<uint64_t> WriteSynthModel(const SynthOptions& o, ThreadPool& pool,
   w.SetUint32(a + ".attention.head_count", static_cast<uint32_t>(s.n_head));
   w.SetUint32(a + ".attention.head_count_kv", static_cast<uint32_t>(s.n_head_kv));
   w.SetFloat32(a + ".rope.freq_base", s.rope_base);
-  w.SetUint32(a + ".rope.dimension_count", static_cast<uint32_t>(s.n_embd / s.n_head));
+  // MLA rotates only a part of each key; the others rotate whole heads.
+  const int64_t n_rot = s.deepseek2 ? s.deepseek2->rope : s.n_embd / s.n_head;
+  w.SetUint32(a + ".rope.dimension_count", static_cast<uint32_t>(n_rot));
   w.SetFloat32(a + ".attention.layer_norm_rms_epsilon", s.rms_eps);
   w.SetUint32(a + ".vocab_size", static_cast<uint32_t>(s.n_vocab));
+  if (s.deepseek2) SetDeepseek2SynthKeys(s, w);
 
-  const SynthVocabLayout layout = a == "llama" ? SynthVocabLayout::kLlama : SynthVocabLayout::kQwen;
-  R1D_ASSIGN_OR_RETURN(SynthVocab vocab, MakeSynthVocab(layout, s.n_regular, s.n_vocab, o.seed));
+  R1D_ASSIGN_OR_RETURN(SynthVocab vocab, MakeSynthVocab(s.vocab, s.n_regular, s.n_vocab, o.seed));
   w.SetString("tokenizer.ggml.model", "gpt2");
   w.SetString("tokenizer.ggml.pre", vocab.pre);
   w.SetStringArray("tokenizer.ggml.tokens", std::move(vocab.tokens));
@@ -210,7 +225,7 @@ Result<uint64_t> WriteSynthModel(const SynthOptions& o, ThreadPool& pool,
   w.SetBool("tokenizer.ggml.add_bos_token", true);
   w.SetBool("tokenizer.ggml.add_eos_token", false);
 
-  std::vector<SynthTensor> tensors = TensorList(s);
+  std::vector<SynthTensor> tensors = s.deepseek2 ? Deepseek2SynthTensors(s) : TensorList(s);
   for (SynthTensor& t : tensors) {
     t.type = tensor::ChooseTensorType(o.target, t.name, t.ne, static_cast<int>(s.n_layer), true)
                  .value_or(tensor::DType::kF32);

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <sstream>
+#include <string_view>
 #include <unordered_set>
 
 namespace r1d::models {
@@ -61,6 +63,12 @@ uint64_t SplitMix64(uint64_t& state) {
   return z ^ (z >> 31);
 }
 
+constexpr const char* kBos = "<｜begin▁of▁sentence｜>";
+constexpr const char* kEos = "<｜end▁of▁sentence｜>";
+// DeepSeek-V3/R1: ids first .. first + 797 are placeholders, the named specials follow.
+constexpr int64_t kV3Placeholders = 798;
+constexpr int64_t kV3SpecialSlots = 815;
+
 // Number of code points of a UTF-8 string.
 size_t CodePoints(const std::string& s) {
   size_t n = 0;
@@ -72,17 +80,21 @@ size_t CodePoints(const std::string& s) {
 
 Result<SynthVocab> MakeSynthVocab(SynthVocabLayout layout, int64_t n_regular, int64_t n_vocab,
                                   uint64_t seed) {
-  if (n_regular < 512 || n_vocab < n_regular + 16)
-    return Status::Error(
-        "synthetic vocabulary: needs at least 512 regular tokens and 16 special "
-        "slots (got " +
-        std::to_string(n_regular) + " of " + std::to_string(n_vocab) + ")");
+  const bool v3 = layout == SynthVocabLayout::kDeepseekV3;
+  const int64_t special_slots = v3 ? kV3SpecialSlots : 16;
+  if (n_regular < 512 || n_vocab < n_regular + special_slots)
+    return Status::Error("synthetic vocabulary: needs at least 512 regular tokens and " +
+                         std::to_string(special_slots) + " special slots (got " +
+                         std::to_string(n_regular) + " of " + std::to_string(n_vocab) + ")");
   SynthVocab v;
   const std::vector<std::string> map = ByteToUnicode();
   v.tokens = ByteTokens(map);
   std::unordered_set<std::string> seen(v.tokens.begin(), v.tokens.end());
   seen.reserve(static_cast<size_t>(n_vocab) * 2);
-  const size_t limit = static_cast<size_t>(n_regular);
+  // V3's bos / eos / pad come before the byte tokens and take three of the regular ids.
+  const std::vector<std::string> leading =
+      v3 ? std::vector<std::string>{kBos, kEos, "<｜▁pad▁｜>"} : std::vector<std::string>{};
+  const size_t limit = static_cast<size_t>(n_regular) - leading.size();
   auto merge = [&](const std::string& a, const std::string& b) {
     std::string t = a + b;
     if (v.tokens.size() < limit && seen.insert(t).second) {
@@ -125,33 +137,77 @@ Result<SynthVocab> MakeSynthVocab(SynthVocabLayout layout, int64_t n_regular, in
     if (CodePoints(a) + CodePoints(b) <= 16) merge(std::string(a), std::string(b));
   }
   v.token_types.assign(v.tokens.size(), 1);
+  v.tokens.insert(v.tokens.begin(), leading.begin(), leading.end());
+  v.token_types.insert(v.token_types.begin(), leading.size(), 3);
 
   const int32_t first = static_cast<int32_t>(n_regular);
   std::vector<std::pair<int32_t, std::pair<std::string, int32_t>>> specials;
-  if (layout == SynthVocabLayout::kQwen) {
-    v.pre = "deepseek-r1-qwen";
-    specials = {{first + 0, {"<｜end▁of▁sentence｜>", 3}},
-                {first + 1, {"<｜User｜>", 3}},
-                {first + 2, {"<｜Assistant｜>", 3}},
-                {first + 3, {"<｜begin▁of▁sentence｜>", 3}},
-                {first + 4, {"<|EOT|>", 3}},
-                {first + 5, {"<think>", 4}},
-                {first + 6, {"</think>", 4}}};
-    v.bos_id = first + 3;
-    v.eos_id = first + 0;
-    v.pad_id = first + 0;
-  } else {
-    v.pre = "llama-bpe";
-    specials = {{first + 0, {"<｜begin▁of▁sentence｜>", 3}},
-                {first + 1, {"<｜end▁of▁sentence｜>", 3}},
-                {first + 11, {"<｜User｜>", 3}},
-                {first + 12, {"<｜Assistant｜>", 3}},
-                {first + 13, {"<think>", 4}},
-                {first + 14, {"</think>", 4}},
-                {first + 15, {"<｜▁pad▁｜>", 3}}};
-    v.bos_id = first + 0;
-    v.eos_id = first + 1;
-    v.pad_id = first + 15;
+  // How the ids between and after the specials are filled: unused "[PAD<id>]" tokens (what the
+  // converters write for ids the tokenizer lacks) or control placeholders (Llama-3, V3).
+  int64_t placeholders_end = first;
+  switch (layout) {
+    case SynthVocabLayout::kQwen:
+      v.pre = "deepseek-r1-qwen";
+      specials = {{first + 0, {kEos, 3}},
+                  {first + 1, {"<｜User｜>", 3}},
+                  {first + 2, {"<｜Assistant｜>", 3}},
+                  {first + 3, {kBos, 3}},
+                  {first + 4, {"<|EOT|>", 3}},
+                  {first + 5, {"<think>", 4}},
+                  {first + 6, {"</think>", 4}}};
+      v.bos_id = first + 3;
+      v.eos_id = first + 0;
+      v.pad_id = first + 0;
+      break;
+    case SynthVocabLayout::kLlama:
+      v.pre = "llama-bpe";
+      specials = {{first + 0, {kBos, 3}},          {first + 1, {kEos, 3}},
+                  {first + 11, {"<｜User｜>", 3}}, {first + 12, {"<｜Assistant｜>", 3}},
+                  {first + 13, {"<think>", 4}},    {first + 14, {"</think>", 4}},
+                  {first + 15, {"<｜▁pad▁｜>", 3}}};
+      v.bos_id = first + 0;
+      v.eos_id = first + 1;
+      v.pad_id = first + 15;
+      placeholders_end = n_vocab;
+      break;
+    case SynthVocabLayout::kDeepseekLlm:
+      v.pre = "deepseek-llm";
+      specials = {{first + 0, {kBos, 3}}, {first + 1, {kEos, 3}}};
+      v.bos_id = first + 0;
+      v.eos_id = first + 1;
+      v.pad_id = first + 1;
+      break;
+    case SynthVocabLayout::kDeepseekV3: {
+      v.pre = "deepseek-v3";
+      const char* const named[] = {"<think>",
+                                   "</think>",
+                                   "<｜fim▁hole｜>",
+                                   "<｜fim▁begin｜>",
+                                   "<｜fim▁end｜>",
+                                   "<｜User｜>",
+                                   "<｜Assistant｜>",
+                                   "<|EOT|>",
+                                   "<｜tool▁calls▁begin｜>",
+                                   "<｜tool▁calls▁end｜>",
+                                   "<｜tool▁call▁begin｜>",
+                                   "<｜tool▁call▁end｜>",
+                                   "<｜tool▁outputs▁begin｜>",
+                                   "<｜tool▁outputs▁end｜>",
+                                   "<｜tool▁output▁begin｜>",
+                                   "<｜tool▁output▁end｜>",
+                                   "<｜tool▁sep｜>"};
+      static_assert(std::size(named) == kV3SpecialSlots - kV3Placeholders);
+      int32_t id = first + kV3Placeholders;
+      for (const char* name : named) {
+        const bool think = std::string_view(name).find("think>") != std::string_view::npos;
+        specials.push_back({id++, {name, think ? 4 : 3}});
+      }
+      v.bos_id = 0;
+      v.eos_id = 1;
+      v.pad_id = 2;
+      placeholders_end = first + kV3Placeholders;
+      break;
+    }
   }
   size_t k = 0;
   for (int64_t id = n_regular; id < n_vocab; ++id) {
@@ -159,12 +215,12 @@ Result<SynthVocab> MakeSynthVocab(SynthVocabLayout layout, int64_t n_regular, in
       v.tokens.push_back(specials[k].second.first);
       v.token_types.push_back(specials[k].second.second);
       ++k;
-    } else if (layout == SynthVocabLayout::kQwen) {
-      v.tokens.push_back("[PAD" + std::to_string(id) + "]");
-      v.token_types.push_back(5);
-    } else {
+    } else if (id < placeholders_end) {
       v.tokens.push_back("<｜place▁holder▁no▁" + std::to_string(id - n_regular) + "｜>");
       v.token_types.push_back(3);
+    } else {
+      v.tokens.push_back("[PAD" + std::to_string(id) + "]");
+      v.token_types.push_back(5);
     }
   }
   return v;

@@ -21,6 +21,19 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
 
 bool Fits(DType t, int64_t ne0) { return ne0 % GetDTypeInfo(t).block_elems == 0; }
 
+bool Contains(std::string_view s, std::string_view part) {
+  return s.find(part) != std::string_view::npos;
+}
+
+// llama.cpp's categories that get more bits in q4_k_m / q5_k_m: attn_v and its MLA counterpart
+// attn_kv_b (one per layer, so its running count is the layer), and everything named ffn_down*
+// (for MoE models llama.cpp takes the layer from the name, so the experts and the shared expert
+// follow their block).
+bool MoreBitsCategory(std::string_view name) {
+  return EndsWith(name, "attn_v.weight") || EndsWith(name, "attn_kv_b.weight") ||
+         Contains(name, ".ffn_down");
+}
+
 }  // namespace
 
 std::optional<QuantTarget> ParseQuantTarget(std::string_view name) {
@@ -55,6 +68,8 @@ std::optional<DType> ChooseTensorType(const QuantTarget& target, std::string_vie
   int n_dims = static_cast<int>(ne.size());
   while (n_dims > 1 && ne[static_cast<size_t>(n_dims) - 1] == 1) --n_dims;
   if (n_dims < 2 || ne.empty()) return std::nullopt;
+  // The MoE router stays as converted (f32): llama.cpp never quantizes it.
+  if (EndsWith(name, "ffn_gate_inp.weight")) return std::nullopt;
   DType type = target.base;
   if (!IsFloat(target.base)) {
     const bool is_output = name == "output.weight" || (!has_output && name == "token_embd.weight");
@@ -66,7 +81,7 @@ std::optional<DType> ChooseTensorType(const QuantTarget& target, std::string_vie
       } else if (target.base != DType::kQ8_0) {
         type = DType::kQ6_K;
       }
-    } else if (mixed && (EndsWith(name, "attn_v.weight") || EndsWith(name, "ffn_down.weight"))) {
+    } else if (mixed && MoreBitsCategory(name)) {
       const int layer = LayerOf(name);
       if (layer >= 0 && UseMoreBits(layer, n_layers)) type = DType::kQ6_K;
     }

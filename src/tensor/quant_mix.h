@@ -1,10 +1,12 @@
 #pragma once
 // Which type each tensor of a model gets for a target "file type" (q4_k_m, q8_0, ...), following
 // llama.cpp's llama_tensor_get_type so the files match what users download:
-// - tensors with one dimension (norms, biases, rope_freqs) are not quantized;
+// - tensors with one dimension (norms, biases, rope_freqs) and the MoE router ffn_gate_inp are
+//   not quantized;
 // - the output head (token_embd when there is no output.weight) gets q6_K for every quantized
 //   target except q8_0 (which keeps q8_0);
-// - for q4_k_m / q5_k_m, attn_v and ffn_down of the layers UseMoreBits() picks get q6_K;
+// - for q4_k_m / q5_k_m, the attn_v-like tensors (attn_v, and MLA's attn_kv_b) and every
+//   ffn_down (dense, ffn_down_exps, ffn_down_shexp) of the layers UseMoreBits() picks get q6_K;
 // - a row length that is not a multiple of the chosen type's block size falls back as llama.cpp
 //   does (q4_K -> q5_0, q5_K -> q5_1, q6_K -> q8_0), then to f16 when even that does not fit.
 #include <cstdint>
@@ -46,7 +48,8 @@ bool UseMoreBits(int layer, int n_layers);
 int LayerOf(std::string_view name);
 
 // The type for tensor `name` of shape `ne` under `target`; nullopt when it is not quantized
-// (one dimension), i.e. it stays as it is (synthetic models store those as f32). `n_layers`: the
+// (one dimension, or the MoE router), i.e. it stays as it is (synthetic models store those as
+// f32, as the converters do). `n_layers`: the
 // model's block count; `has_output`: whether the model has a separate output.weight.
 std::optional<DType> ChooseTensorType(const QuantTarget& target, std::string_view name,
                                       const std::vector<int64_t>& ne, int n_layers,
