@@ -51,9 +51,9 @@ std::vector<uint8_t> RandomWeights(DType type, int64_t n, int64_t rows, uint32_t
         }
         break;
       case DType::kQ8_0:
-        for (int64_t b = 0; b < n / 32; ++b) {
-          set_half(reinterpret_cast<uint8_t*>(&(reinterpret_cast<tensor::BlockQ8_0*>(row) + b)->d));
-        }
+      case DType::kQ5_0:
+      case DType::kQ4_0:  // 32-element blocks that start with their fp16 scale
+        for (int64_t b = 0; b < n / 32; ++b) set_half(row + b * tensor::RowBytes(type, 32));
         break;
       default:
         ADD_FAILURE() << "no random weights for " << tensor::DTypeName(type);
@@ -86,7 +86,7 @@ std::vector<float> RandomFloats(int64_t count, uint32_t seed) {
   return v;
 }
 
-const DType kTypes[] = {DType::kQ4_K, DType::kQ6_K, DType::kQ8_0};
+const DType kTypes[] = {DType::kQ4_K, DType::kQ6_K, DType::kQ8_0, DType::kQ5_0, DType::kQ4_0};
 
 TEST(QuantGemm, EveryOutputMatchesThePortableDotBitForBit) {
   bool any = false;
@@ -95,7 +95,10 @@ TEST(QuantGemm, EveryOutputMatchesThePortableDotBitForBit) {
     if (gemm == nullptr) continue;  // this CPU has no blocked version: MatMul uses the dots
     any = true;
     const parity::VecDotFn portable = parity::GetPortableVecDot(static_cast<int>(type));
-    for (int64_t n : {256, 512, 2816}) {
+    // Rows of an odd number of 32-element blocks end in a half-used pair.
+    std::vector<int64_t> lengths = {256, 512, 2816};
+    if (tensor::GetDTypeInfo(type).block_elems == 32) lengths.insert(lengths.end(), {96, 2848});
+    for (int64_t n : lengths) {
       for (int64_t rows : {1, 3, 37}) {
         for (int64_t tokens : {1, 2, 3, 4, 5, 7, 17, 38}) {
           const uint32_t seed = static_cast<uint32_t>(n + rows * 7 + tokens * 131);

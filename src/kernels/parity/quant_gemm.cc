@@ -15,6 +15,10 @@ const QuantGemm* GetQuantGemm(int type) {
       return &avx512::kGemmQ6_K;
     case tensor::DType::kQ8_0:
       return CpuHasAvx512Vnni() ? &avx512::kGemmQ8_0 : nullptr;
+    case tensor::DType::kQ5_0:
+      return CpuHasAvx512Vnni() ? &avx512::kGemmQ5_0 : nullptr;
+    case tensor::DType::kQ4_0:
+      return CpuHasAvx512Vnni() ? &avx512::kGemmQ4_0 : nullptr;
     default:
       return nullptr;
   }

@@ -1,10 +1,10 @@
-// AVX-512 (F + BW; VNNI for Q8_0) blocked quantized products; see quant_gemm.h for the contract.
-// Each output equals the llama.cpp-order dot product of cpu_reference_order.cc bit for bit: the
-// same exact integer lane sums per block (lane l of a 32-element group holds elements [4l, 4l +
-// 4)), the same single fused multiply-add chain per lane, the same pairwise lane sum at the end.
-// Intrinsics only: no inline functions shared with scalar translation units.
-// GCC 12's insert/extract/broadcast intrinsics start from an "undefined" vector that its own
-// -Wuninitialized then reports inside the header; nothing here reads undefined lanes.
+// AVX-512 (F + BW; VNNI for the 32-element block types) blocked quantized products; see
+// quant_gemm.h for the contract. Each output equals the llama.cpp-order dot product of
+// cpu_reference_order.cc bit for bit: the same exact integer lane sums per block (lane l of a
+// 32-element group holds elements [4l, 4l + 4)), the same single fused multiply-add chain per lane,
+// the same pairwise lane sum at the end. Intrinsics only: no inline functions shared with scalar
+// translation units. GCC 12's insert/extract/broadcast intrinsics start from an "undefined" vector
+// that its own -Wuninitialized then reports inside the header; nothing here reads undefined lanes.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
@@ -18,7 +18,9 @@
 namespace r1d::kernels::parity::avx512 {
 namespace {
 
+using tensor::BlockQ4_0;
 using tensor::BlockQ4_K;
+using tensor::BlockQ5_0;
 using tensor::BlockQ6_K;
 using tensor::BlockQ8_0;
 using tensor::BlockQ8_K;
@@ -299,7 +301,7 @@ struct Q6KTile {
   }
 };
 
-// ---- Q8_0 (needs AVX512_VNNI) ----
+// ---- Q8_0, Q5_0, Q4_0 (need AVX512_VNNI) ----
 // Two 32-element blocks per vector: the integer lanes of block b in the low half, of b + 1 in
 // the high half; the two fused multiply-adds stay in block order.
 
@@ -323,40 +325,86 @@ void PrepareQ8_0Pairs(const BlockQ8_0* y, int64_t nb, Q8_0Act* out) {
   }
 }
 
-template <int NT>
-struct Q8_0Tile {
-  static void Run(int64_t t0, int64_t nb, const BlockQ8_0* x, const Q8_0Act* act, float* y,
-                  int64_t y_stride) {
-    const int64_t np = (nb + 1) / 2;
-    __m256 acc[NT];
-    R1D_UNROLL
-    for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
-    const __m512i k128 = _mm512_set1_epi8(static_cast<char>(0x80));
-    for (int64_t p = 0; p < np; ++p) {
-      const int64_t b = 2 * p;
-      const bool pair = b + 1 < nb;
-      const __m512i xq =
-          pair ? LoadHalves(x[b].qs, x[b + 1].qs) : _mm512_zextsi256_si512(Load256(x[b].qs));
-      // Lane sums start at -128 * (sum of the lane's 4 weights), cancelling the + 128.
-      const __m512i start = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                             _mm512_dpbusd_epi32(_mm512_setzero_si512(), k128, xq));
-      const float xd0 = HalfToFloat(x[b].d);
-      const float xd1 = pair ? HalfToFloat(x[b + 1].d) : 0.0f;
+// Signed weight bytes of two consecutive 32-element blocks (low half: the first), per type.
+// Single() is the last block of an odd row: only the low half is used, nothing past the row
+// is read.
+struct Q8_0Weights {
+  using Block = BlockQ8_0;
+  static __m512i Pair(const Block* x) { return LoadHalves(x[0].qs, x[1].qs); }
+  static __m512i Single(const Block* x) { return _mm512_zextsi256_si512(Load256(x[0].qs)); }
+};
+
+// Q4_0 / Q5_0: 16 bytes of nibbles per block (elements 0-15 low, 16-31 high).
+[[gnu::always_inline]] inline __m512i NibblePairs(const uint8_t* qs0, const uint8_t* qs1) {
+  const __m256i both =
+      _mm256_inserti128_si256(_mm256_castsi128_si256(Load128(qs0)), Load128(qs1), 1);
+  // 128-bit lanes [qs0, qs1, qs0 >> 4, qs1 >> 4] reordered to [qs0, qs0 >> 4, qs1, qs1 >> 4].
+  const __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(both), _mm256_srli_epi16(both, 4), 1);
+  return _mm512_and_si512(_mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0)),
+                          _mm512_set1_epi8(0xF));
+}
+
+struct Q4_0Weights {
+  using Block = BlockQ4_0;
+  static __m512i Decode(const Block& a, const Block& b) {
+    return _mm512_sub_epi8(NibblePairs(a.qs, b.qs), _mm512_set1_epi8(8));
+  }
+  static __m512i Pair(const Block* x) { return Decode(x[0], x[1]); }
+  static __m512i Single(const Block* x) { return Decode(x[0], x[0]); }
+};
+
+struct Q5_0Weights {
+  using Block = BlockQ5_0;
+  static __m512i Decode(const Block& a, const Block& b) {
+    uint32_t ha, hb;
+    __builtin_memcpy(&ha, a.qh, 4);
+    __builtin_memcpy(&hb, b.qh, 4);
+    // Bit e of qh is the fifth bit of element e: one mask bit per byte of the pair.
+    const __m512i fifth = _mm512_maskz_mov_epi8(
+        static_cast<__mmask64>(ha) | (static_cast<__mmask64>(hb) << 32), _mm512_set1_epi8(16));
+    return _mm512_sub_epi8(_mm512_or_si512(NibblePairs(a.qs, b.qs), fifth), _mm512_set1_epi8(16));
+  }
+  static __m512i Pair(const Block* x) { return Decode(x[0], x[1]); }
+  static __m512i Single(const Block* x) { return Decode(x[0], x[0]); }
+};
+
+// Any type of 32-element blocks with one fp16 scale `d` against Q8_0 activations.
+template <class Weights>
+struct LegacyTile {
+  template <int NT>
+  struct Kernel {
+    static void Run(int64_t t0, int64_t nb, const typename Weights::Block* x, const Q8_0Act* act,
+                    float* y, int64_t y_stride) {
+      const int64_t np = (nb + 1) / 2;
+      __m256 acc[NT];
       R1D_UNROLL
-      for (int t = 0; t < NT; ++t) {
-        const Q8_0Act& yb = act[(t0 + t) * np + p];
-        const __m512i s = _mm512_dpbusd_epi32(start, Load512(yb.qs), xq);
-        const __m256 lo = _mm256_cvtepi32_ps(_mm512_castsi512_si256(s));
-        acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(xd0 * yb.d[0]), lo, acc[t]);
-        if (pair) {
-          const __m256 hi = _mm256_cvtepi32_ps(_mm512_extracti64x4_epi64(s, 1));
-          acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(xd1 * yb.d[1]), hi, acc[t]);
+      for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+      const __m512i k128 = _mm512_set1_epi8(static_cast<char>(0x80));
+      for (int64_t p = 0; p < np; ++p) {
+        const int64_t b = 2 * p;
+        const bool pair = b + 1 < nb;
+        const __m512i xq = pair ? Weights::Pair(x + b) : Weights::Single(x + b);
+        // Lane sums start at -128 * (sum of the lane's 4 weights), cancelling the + 128.
+        const __m512i start = _mm512_sub_epi32(
+            _mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), k128, xq));
+        const float xd0 = HalfToFloat(x[b].d);
+        const float xd1 = pair ? HalfToFloat(x[b + 1].d) : 0.0f;
+        R1D_UNROLL
+        for (int t = 0; t < NT; ++t) {
+          const Q8_0Act& yb = act[(t0 + t) * np + p];
+          const __m512i s = _mm512_dpbusd_epi32(start, Load512(yb.qs), xq);
+          const __m256 lo = _mm256_cvtepi32_ps(_mm512_castsi512_si256(s));
+          acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(xd0 * yb.d[0]), lo, acc[t]);
+          if (pair) {
+            const __m256 hi = _mm256_cvtepi32_ps(_mm512_extracti64x4_epi64(s, 1));
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(xd1 * yb.d[1]), hi, acc[t]);
+          }
         }
       }
+      R1D_UNROLL
+      for (int t = 0; t < NT; ++t) y[(t0 + t) * y_stride] = HsumLanes(acc[t]);
     }
-    R1D_UNROLL
-    for (int t = 0; t < NT; ++t) y[(t0 + t) * y_stride] = HsumLanes(acc[t]);
-  }
+  };
 };
 
 // Row chunks x token blocks x token tiles over prepared activations.
@@ -405,22 +453,25 @@ void Q6KRun(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const v
                                   y_stride);
 }
 
-int64_t Q8_0PreparedBytes(int64_t n) {
+int64_t LegacyPreparedBytes(int64_t n) {
   return (n / 32 + 1) / 2 * static_cast<int64_t>(sizeof(Q8_0Act));
 }
-void Q8_0Prepare(int64_t n, const void* a, void* prepared) {
+void LegacyPrepare(int64_t n, const void* a, void* prepared) {
   PrepareQ8_0Pairs(static_cast<const BlockQ8_0*>(a), n / 32, static_cast<Q8_0Act*>(prepared));
 }
-void Q8_0Run(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* prepared,
-             int64_t n_tokens, float* y, int64_t y_stride) {
-  Run<BlockQ8_0, Q8_0Act, Q8_0Tile>(n / 32, (n / 32 + 1) / 2, w, w_row_bytes, rows, prepared,
-                                    n_tokens, y, y_stride);
+template <class Weights>
+void LegacyRun(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* prepared,
+               int64_t n_tokens, float* y, int64_t y_stride) {
+  Run<typename Weights::Block, Q8_0Act, LegacyTile<Weights>::template Kernel>(
+      n / 32, (n / 32 + 1) / 2, w, w_row_bytes, rows, prepared, n_tokens, y, y_stride);
 }
 
 }  // namespace
 
 const QuantGemm kGemmQ4_K = {Q4KPreparedBytes, Q4KPrepare, Q4KRun};
 const QuantGemm kGemmQ6_K = {Q6KPreparedBytes, Q6KPrepare, Q6KRun};
-const QuantGemm kGemmQ8_0 = {Q8_0PreparedBytes, Q8_0Prepare, Q8_0Run};
+const QuantGemm kGemmQ8_0 = {LegacyPreparedBytes, LegacyPrepare, LegacyRun<Q8_0Weights>};
+const QuantGemm kGemmQ5_0 = {LegacyPreparedBytes, LegacyPrepare, LegacyRun<Q5_0Weights>};
+const QuantGemm kGemmQ4_0 = {LegacyPreparedBytes, LegacyPrepare, LegacyRun<Q4_0Weights>};
 
 }  // namespace r1d::kernels::parity::avx512
