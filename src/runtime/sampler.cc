@@ -59,50 +59,68 @@ int32_t Sampler::Sample(const float* logits, int64_t n_vocab, const std::vector<
     return best->second;
   }
 
-  // Sort by logit, descending (ties by id so the order is deterministic).
+  const double temperature = params_.temperature;
+  const bool top_p = params_.top_p<1.0f, min_p = params_.min_p> 0.0f;
+  const size_t vocab = candidates_.size();
+  const size_t k = params_.top_k > 0 ? std::min<size_t>(params_.top_k, vocab) : vocab;
+  if (k == vocab && !top_p && !min_p) {
+    // Nothing is cut: a draw from the whole tempered softmax needs no ordering (sorting a
+    // 150k-entry vocabulary for every token would cost more than a small model's forward pass).
+    float max_logit = -INFINITY;
+    for (const auto& c : candidates_) max_logit = std::max(max_logit, c.first);
+    weights_.resize(vocab);
+    for (size_t i = 0; i < vocab; ++i) {
+      weights_[i] = std::exp((static_cast<double>(candidates_[i].first) - max_logit) / temperature);
+    }
+    std::discrete_distribution<size_t> dist(weights_.begin(), weights_.end());
+    return candidates_[dist(rng_)].second;
+  }
+
+  // The kept tokens are always a prefix of the order by logit (descending, ties by id), so only
+  // that prefix is sorted: top-k first, then growing until the top-p / min-p cut falls inside.
   auto by_logit = [](const auto& a, const auto& b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
   };
-  size_t n = candidates_.size();
-  if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < n) {
-    n = static_cast<size_t>(params_.top_k);
-    std::partial_sort(candidates_.begin(), candidates_.begin() + n, candidates_.end(), by_logit);
-  } else {
-    std::sort(candidates_.begin(), candidates_.end(), by_logit);
+  if (k < vocab) {
+    std::partial_sort(candidates_.begin(), candidates_.begin() + k, candidates_.end(), by_logit);
+    candidates_.resize(k);
   }
+  const size_t n = candidates_.size();
+  float max_logit = -INFINITY;
+  for (const auto& c : candidates_) max_logit = std::max(max_logit, c.first);
   // Probabilities at temperature 1 decide top-p / min-p (as llama.cpp's default chain applies
-  // them before the temperature).
-  std::vector<double> probs(n);
-  const double max_logit = candidates_[0].first;
+  // them before the temperature), normalized over the top-k candidates.
   double sum = 0;
-  for (size_t i = 0; i < n; ++i) {
-    probs[i] = std::exp(static_cast<double>(candidates_[i].first) - max_logit);
-    sum += probs[i];
-  }
+  for (const auto& c : candidates_) sum += std::exp(static_cast<double>(c.first) - max_logit);
+  size_t sorted = k < vocab ? n : 0;
   size_t keep = n;
-  if (params_.top_p < 1.0f) {
+  for (size_t want = std::min<size_t>(n, 256);; want = std::min(n, want * 4)) {
+    if (want > sorted) {
+      std::partial_sort(candidates_.begin() + sorted, candidates_.begin() + want, candidates_.end(),
+                        by_logit);
+      sorted = want;
+    }
+    bool cut = false;
     double cum = 0;
-    for (size_t i = 0; i < n; ++i) {
-      cum += probs[i] / sum;
-      if (cum >= params_.top_p) {
+    const double threshold = params_.min_p;  // times the top probability, exp(0) = 1
+    for (size_t i = 0; i < sorted && !cut; ++i) {
+      const double p = std::exp(static_cast<double>(candidates_[i].first) - max_logit);
+      if (min_p && i > 0 && p < threshold) {
+        keep = i;
+        cut = true;
+      } else if (top_p && (cum += p / sum) >= params_.top_p) {
         keep = i + 1;
-        break;
+        cut = true;
       }
     }
-  }
-  if (params_.min_p > 0.0f) {
-    const double threshold = params_.min_p * probs[0];  // probs[0] is the max
-    size_t i = 1;
-    while (i < keep && probs[i] >= threshold) ++i;
-    keep = i;
+    if (cut || sorted == n) break;
   }
   // Temperature, then draw.
-  std::vector<double> weights(keep);
+  weights_.resize(keep);
   for (size_t i = 0; i < keep; ++i) {
-    weights[i] =
-        std::exp((static_cast<double>(candidates_[i].first) - max_logit) / params_.temperature);
+    weights_[i] = std::exp((static_cast<double>(candidates_[i].first) - max_logit) / temperature);
   }
-  std::discrete_distribution<size_t> dist(weights.begin(), weights.end());
+  std::discrete_distribution<size_t> dist(weights_.begin(), weights_.end());
   return candidates_[dist(rng_)].second;
 }
 

@@ -37,6 +37,7 @@ class Sampler {
   SamplingParams params_;
   std::mt19937_64 rng_;
   std::vector<std::pair<float, int32_t>> candidates_;
+  std::vector<double> weights_;
 };
 
 // The k most probable tokens of softmax(logits), most probable first: (id, probability).

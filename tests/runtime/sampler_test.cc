@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -94,6 +95,52 @@ TEST(Sampler, TopPAndMinPCutTheTail) {
   for (int i = 0; i < 2000; ++i) seen[m.Sample(logits.data(), 4, {})]++;
   EXPECT_EQ(seen.count(2) + seen.count(3), 0u);
   EXPECT_GT(seen[1], 0);
+}
+
+// With no top-k the sorted prefix grows until the top-p cut falls inside it: on a flat
+// distribution over 3000 tokens, top-p 0.5 keeps exactly the 1500 lowest ids (ties by id), far
+// beyond the first partial sort.
+TEST(Sampler, TopPCutDeepInALargeVocabulary) {
+  const std::vector<float> logits(3000, 0.25f);
+  SamplingParams p;
+  p.temperature = 1.0f;
+  p.top_k = 0;
+  p.min_p = 0.0f;
+  p.top_p = 0.5f;
+  Sampler s(p);
+  int32_t max_id = -1;
+  for (int i = 0; i < 3000; ++i) {
+    const int32_t id = s.Sample(logits.data(), 3000, {});
+    ASSERT_LT(id, 1500);
+    max_id = std::max(max_id, id);
+  }
+  EXPECT_GT(max_id, 1400);  // the whole kept set is reachable
+}
+
+// Nothing cut: the draw follows the tempered softmax over the whole vocabulary.
+TEST(Sampler, UncutDrawFollowsTheSoftmax) {
+  const std::vector<float> logits = {0.0f, std::log(2.0f), std::log(4.0f)};  // 1/7, 2/7, 4/7
+  SamplingParams p;
+  p.temperature = 1.0f;
+  p.top_k = 0;
+  p.top_p = 1.0f;
+  p.min_p = 0.0f;
+  p.seed = 3;
+  Sampler s(p);
+  std::map<int32_t, int> seen;
+  const int draws = 14000;
+  for (int i = 0; i < draws; ++i) seen[s.Sample(logits.data(), 3, {})]++;
+  EXPECT_NEAR(seen[0], draws / 7, 200);
+  EXPECT_NEAR(seen[1], 2 * draws / 7, 250);
+  EXPECT_NEAR(seen[2], 4 * draws / 7, 250);
+  // Temperature 2 flattens it to weights 1 : sqrt 2 : 2.
+  p.temperature = 2.0f;
+  Sampler hot(p);
+  seen.clear();
+  for (int i = 0; i < draws; ++i) seen[hot.Sample(logits.data(), 3, {})]++;
+  const double total = 1 + std::sqrt(2.0) + 2;
+  EXPECT_NEAR(seen[0], draws / total, 250);
+  EXPECT_NEAR(seen[2], 2 * draws / total, 250);
 }
 
 TEST(Sampler, ValidatesParameters) {
