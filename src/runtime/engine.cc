@@ -301,16 +301,18 @@ class Engine::Impl {
     TokenEvent ev;
     ev.request_id = s.id;
     ev.token = token;
-    float max = -INFINITY;
-    for (int64_t v = 0; v < V; ++v) max = std::max(max, logits[v]);
-    double sum = 0;
-    for (int64_t v = 0; v < V; ++v) sum += std::exp(static_cast<double>(logits[v] - max));
-    const double log_z = static_cast<double>(max) + std::log(sum);
-    ev.logprob = static_cast<float>(logits[token] - log_z);
-    if (s.request.top_logprobs > 0) {
-      for (const auto& [id, p] : TopProbabilities(logits, V, s.request.top_logprobs)) {
-        ev.top_logprobs.emplace_back(id, static_cast<float>(logits[id] - log_z));
-        (void)p;
+    if (s.request.logprobs || s.request.top_logprobs > 0) {
+      float max = -INFINITY;
+      for (int64_t v = 0; v < V; ++v) max = std::max(max, logits[v]);
+      double sum = 0;
+      for (int64_t v = 0; v < V; ++v) sum += std::exp(static_cast<double>(logits[v] - max));
+      const double log_z = static_cast<double>(max) + std::log(sum);
+      ev.logprob = static_cast<float>(logits[token] - log_z);
+      if (s.request.top_logprobs > 0) {
+        for (const auto& [id, p] : TopProbabilities(logits, V, s.request.top_logprobs)) {
+          ev.top_logprobs.emplace_back(id, static_cast<float>(logits[id] - log_z));
+          (void)p;
+        }
       }
     }
     s.tokens.push_back(token);

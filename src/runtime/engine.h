@@ -35,7 +35,8 @@ struct EngineRequest {
   std::vector<int32_t> prompt;
   int64_t max_tokens = -1;  // -1: until an end token or the context limit
   SamplingParams sampling;
-  int top_logprobs = 0;          // alternatives reported per token (0..20)
+  bool logprobs = false;         // fill TokenEvent::logprob (costs a pass over the vocabulary)
+  int top_logprobs = 0;          // alternatives reported per token (0..20); implies logprobs
   std::set<int32_t> end_tokens;  // generation stops after one of these (it is reported)
 };
 
@@ -45,7 +46,8 @@ const char* FinishName(Finish f);
 struct TokenEvent {
   uint64_t request_id = 0;
   int32_t token = -1;  // -1 in a final event that carries no token
-  float logprob = 0;   // natural log of the token's probability (softmax of raw logits)
+  float logprob = 0;   // natural log of the token's probability (softmax of raw logits),
+                       // when the request asked for logprobs
   std::vector<std::pair<int32_t, float>> top_logprobs;  // (id, logprob), most likely first
   Finish finish = Finish::kNone;                        // set on the last event of the request
   std::string error;                                    // when finish == kError

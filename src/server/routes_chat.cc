@@ -186,6 +186,7 @@ void HandleChatCompletions(ServerContext& ctx, const Request& request,
   }
   spec.logprobs = logprobs.value_or(false);
   spec.engine.top_logprobs = static_cast<int>(top_logprobs.value_or(0));
+  spec.engine.logprobs = spec.logprobs;
 
   tokenizer::ChatTemplateInputs inputs;
   if (auto e = ParseMessages(body, inputs.messages)) return exchange->RespondError(*e);

@@ -162,6 +162,7 @@ void HandleCompletions(ServerContext& ctx, const Request& request,
   }
   spec.logprobs = logprobs.has_value() || return_tokens.value_or(false);
   spec.engine.top_logprobs = static_cast<int>(logprobs.value_or(0));
+  spec.engine.logprobs = spec.logprobs;
 
   auto response = std::make_shared<CompletionResponse>();
   response->ctx = &ctx;
