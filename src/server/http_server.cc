@@ -11,6 +11,8 @@
 #include <boost/beast/http.hpp>
 #include <optional>
 
+#include "server/peer_probe.h"
+
 namespace r1d::server {
 namespace {
 
@@ -309,8 +311,10 @@ void Connection::AfterResponse() {
 }
 
 // While a request is being answered nobody reads the socket; waiting for it to become readable
-// tells us when the client closes it (readable with nothing to read), so its generation can be
-// cancelled at once instead of at the next failed write.
+// tells us when the client resets it, so its generation can be cancelled at once instead of at
+// the next failed write. Readiness is only a hint, checked with ProbePeer before acting on it: the
+// reactor may report an event taken before the request's own bytes were read (a speculative read
+// can take them first), and a client that only shut down its sending side still reads.
 void Connection::StartWatch() {
   if (watching_ || closed_) return;
   watching_ = true;
@@ -333,10 +337,22 @@ void Connection::OnWatch(uint64_t seq, beast::error_code ec) {
     if (ec != net::error::operation_aborted) Fail();
     return;
   }
-  beast::error_code aec;
-  const size_t available = stream_.socket().available(aec);
-  if (aec || available == 0) return Fail();
-  // Data: a pipelined next request. It waits in the socket; stop watching for this exchange.
+  switch (ProbePeer(stream_.socket().native_handle())) {
+    case PeerState::kQuiet:
+      // A stale report: the client is still there and quiet.
+      return StartWatch();
+    case PeerState::kEndOfInput:
+      // A half-close, or a client that closed for good: only writing tells them apart. The
+      // response goes on; if the client is gone, our next write draws a reset, which either wakes
+      // this watch (kGone) or fails a later write. (A response sent in one piece, not streamed,
+      // is therefore generated to its end for a client that closed while waiting for it.)
+      return StartWatch();
+    case PeerState::kData:
+      // A pipelined next request. It waits in the socket; stop watching for this exchange.
+      return;
+    case PeerState::kGone:
+      return Fail();
+  }
 }
 
 void Connection::GracefulClose() {
