@@ -311,10 +311,11 @@ void Connection::AfterResponse() {
 }
 
 // While a request is being answered nobody reads the socket; waiting for it to become readable
-// tells us when the client resets it, so its generation can be cancelled at once instead of at
-// the next failed write. Readiness is only a hint, checked with ProbePeer before acting on it: the
-// reactor may report an event taken before the request's own bytes were read (a speculative read
-// can take them first), and a client that only shut down its sending side still reads.
+// tells us when the client closes or resets it, so its generation can be cancelled at once
+// instead of at the next failed write. Readiness is only a hint, checked with ProbePeer before
+// acting on it: the reactor may report an event taken before the request's own bytes were read
+// (a speculative read can take them first), and acting on that stale report dropped live
+// requests unanswered.
 void Connection::StartWatch() {
   if (watching_ || closed_) return;
   watching_ = true;
@@ -342,11 +343,11 @@ void Connection::OnWatch(uint64_t seq, beast::error_code ec) {
       // A stale report: the client is still there and quiet.
       return StartWatch();
     case PeerState::kEndOfInput:
-      // A half-close, or a client that closed for good: only writing tells them apart. The
-      // response goes on; if the client is gone, our next write draws a reset, which either wakes
-      // this watch (kGone) or fails a later write. (A response sent in one piece, not streamed,
-      // is therefore generated to its end for a client that closed while waiting for it.)
-      return StartWatch();
+      // The client closed its side. That is how almost every client hangs up (timeouts, aborted
+      // fetches, closed tabs); a client that half-closes and still wants its answer is rare and
+      // cannot be told apart before a write. Like nginx and llama.cpp we take it as a hang-up,
+      // so an abandoned generation stops within a step instead of running to max_tokens.
+      return Fail();
     case PeerState::kData:
       // A pipelined next request. It waits in the socket; stop watching for this exchange.
       return;
