@@ -1,6 +1,7 @@
 #include "kernels/attention.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "core/fp16.h"
@@ -17,98 +18,148 @@ constexpr int64_t kKvPad = 32;
 
 }  // namespace
 
+namespace {
+
+// Per-thread buffers for one (query row, head) job.
+struct JobBuffers {
+  float* scores;
+  uint16_t* q16;
+  uint16_t* p16;
+  float* acc;
+  float* fold;
+};
+
 // Mirrors llama.cpp's CPU graph for one query row and head, bit for bit:
 //   kq = K . f16(q)               (F16 matrix product; vec_dot order for single-token batches,
 //                                  tinyBLAS order for larger ones)
 //   p  = softmax(kq * scale)      (ggml_v_expf; sums of 16-wide chunks accumulated in double)
 //   out = V^T . f16(p)            (F16 matrix product over the padded cell count, same rule)
-void CausalAttention(ThreadPool& pool, const AttentionShape& shape, const KvView& kv,
-                     const float* q, int64_t n, int64_t pos0, float* out,
-                     std::vector<std::vector<float>>& scratch) {
+void AttendOne(const AttentionShape& shape, const AttentionEntry& e, int64_t t, int64_t h,
+               const JobBuffers& b) {
+  const parity::FloatKernels& fk = parity::FastFloatKernels();
   const int64_t D = shape.head_dim;
   const int64_t q_dim = shape.n_head * D;
   const int64_t group = shape.n_head / shape.n_head_kv;
-  const int64_t n_kv_pad = (pos0 + n + kKvPad - 1) / kKvPad * kKvPad;
+  const int64_t n_kv_pad = (e.pos0 + e.n + kKvPad - 1) / kKvPad * kKvPad;
   // tinyBLAS takes the batch when there are 2+ tokens and its tiling fits both products.
-  const bool tiny = n >= 2 && D % 16 == 0 && n_kv_pad % 16 == 0 && D % 4 == 0;
-  scratch.resize(pool.size());
-  const parity::FloatKernels& fk = parity::FastFloatKernels();
-  pool.Run([&](int ith, int nth) {
-    std::vector<float>& buf = scratch[ith];
-    const size_t lanes = tiny ? 16 : 64;
-    buf.resize(n_kv_pad + D / 2 + 1 + n_kv_pad / 2 + 1 + lanes * D + D);
-    float* scores = buf.data();
-    auto* q16 = reinterpret_cast<uint16_t*>(scores + n_kv_pad);
-    auto* p16 = reinterpret_cast<uint16_t*>(scores + n_kv_pad + D / 2 + 1);
-    float* acc = scores + n_kv_pad + D / 2 + 1 + n_kv_pad / 2 + 1;
-    float* fold = acc + lanes * D;
-    for (int64_t job = ith; job < n * shape.n_head; job += nth) {
-      const int64_t t = job / shape.n_head, h = job % shape.n_head;
-      const int64_t hk = h / group;
-      const int64_t n_kv = pos0 + t + 1;  // causal: positions [0, pos0 + t]
-      const float* qh = q + t * q_dim + h * D;
-      for (int64_t d = 0; d < D; ++d) q16[d] = Fp32ToFp16(qh[d]);
-      float max = -INFINITY;
-      for (int64_t j = 0; j < n_kv; ++j) {
-        const uint16_t* k = kv.K(j) + hk * D;
-        const float kq = tiny ? fk.tiny_blas_dot_f16(k, q16, D) : fk.vec_dot_f16(k, q16, D);
-        scores[j] = kq * shape.scale;
-        max = std::max(max, scores[j]);
-      }
-      // Softmax: the masked cells are exact zeros inside their 16-wide chunk.
-      fk.exp_row(scores, max, n_kv);
-      double sum = 0;
-      for (int64_t c = 0; c < n_kv; c += 16) {
-        float chunk[16] = {};
-        for (int64_t l = 0; l < 16 && c + l < n_kv; ++l) chunk[l] = scores[c + l];
-        sum += static_cast<double>(parity::Hsum16(chunk));
-      }
-      const float inv = static_cast<float>(1.0 / sum);
-      for (int64_t j = 0; j < n_kv; ++j) p16[j] = Fp32ToFp16(scores[j] * inv);
+  const bool tiny = e.n >= 2 && D % 16 == 0 && n_kv_pad % 16 == 0 && D % 4 == 0;
+  const size_t lanes = tiny ? 16 : 64;
+  const KvView& kv = e.kv;
+  float* scores = b.scores;
+  uint16_t* q16 = b.q16;
+  uint16_t* p16 = b.p16;
+  float* acc = b.acc;
+  float* fold = b.fold;
+  const int64_t hk = h / group;
+  const int64_t n_kv = e.pos0 + t + 1;  // causal: positions [0, pos0 + t]
+  const float* qh = e.q + t * q_dim + h * D;
+  for (int64_t d = 0; d < D; ++d) q16[d] = Fp32ToFp16(qh[d]);
+  float max = -INFINITY;
+  for (int64_t j = 0; j < n_kv; ++j) {
+    const uint16_t* k = kv.K(j) + hk * D;
+    const float kq = tiny ? fk.tiny_blas_dot_f16(k, q16, D) : fk.vec_dot_f16(k, q16, D);
+    scores[j] = kq * shape.scale;
+    max = std::max(max, scores[j]);
+  }
+  // Softmax: the masked cells are exact zeros inside their 16-wide chunk.
+  fk.exp_row(scores, max, n_kv);
+  double sum = 0;
+  for (int64_t c = 0; c < n_kv; c += 16) {
+    float chunk[16] = {};
+    for (int64_t l = 0; l < 16 && c + l < n_kv; ++l) chunk[l] = scores[c + l];
+    sum += static_cast<double>(parity::Hsum16(chunk));
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int64_t j = 0; j < n_kv; ++j) p16[j] = Fp32ToFp16(scores[j] * inv);
 
-      float* o = out + t * q_dim + h * D;
-      std::fill(acc, acc + lanes * D, 0.0f);
-      if (tiny) {
-        // One 16-lane FMA chain over the cells, then the lane tree sum.
-        for (int64_t j = 0; j < n_kv; ++j) {
-          const float p = Fp16ToFp32(p16[j]);
-          const uint16_t* v = kv.V(j) + hk * D;
-          fk.fma_f16_row(acc + (j % 16) * D, v, p, D);
-        }
-        float lane[16];
-        for (int64_t d = 0; d < D; ++d) {
-          for (int l = 0; l < 16; ++l) lane[l] = acc[l * D + d];
-          o[d] = parity::Hsum16(lane);
-        }
-      } else {
-        // ggml_vec_dot_f16 over the padded cells: 4 x 16 lanes for whole 64-cell steps, the
-        // remaining cells added one by one in double.
-        const int64_t np = n_kv_pad & ~int64_t{63};
-        const int64_t n_simd = std::min(n_kv, np);
-        for (int64_t j = 0; j < n_simd; ++j) {
-          const float p = Fp16ToFp32(p16[j]);
-          const uint16_t* v = kv.V(j) + hk * D;
-          fk.fma_f16_row(acc + (j % 64) * D, v, p, D);
-        }
-        float lane[16];
-        for (int64_t d = 0; d < D; ++d) {
-          for (int l = 0; l < 16; ++l) {
-            const float s0 = acc[l * D + d], s1 = acc[(16 + l) * D + d];
-            const float s2 = acc[(32 + l) * D + d], s3 = acc[(48 + l) * D + d];
-            lane[l] = (s0 + s2) + (s1 + s3);
-          }
-          fold[d] = parity::Hsum16(lane);
-        }
-        for (int64_t d = 0; d < D; ++d) {
-          double s = fold[d];
-          for (int64_t j = n_simd; j < n_kv; ++j) {
-            s += static_cast<double>(Fp16ToFp32(kv.V(j)[hk * D + d]) * Fp16ToFp32(p16[j]));
-          }
-          o[d] = static_cast<float>(s);
-        }
-      }
+  float* o = e.out + t * q_dim + h * D;
+  std::fill(acc, acc + lanes * D, 0.0f);
+  if (tiny) {
+    // One 16-lane FMA chain over the cells, then the lane tree sum.
+    for (int64_t j = 0; j < n_kv; ++j) {
+      const float p = Fp16ToFp32(p16[j]);
+      const uint16_t* v = kv.V(j) + hk * D;
+      fk.fma_f16_row(acc + (j % 16) * D, v, p, D);
+    }
+    float lane[16];
+    for (int64_t d = 0; d < D; ++d) {
+      for (int l = 0; l < 16; ++l) lane[l] = acc[l * D + d];
+      o[d] = parity::Hsum16(lane);
+    }
+    return;
+  }
+  // ggml_vec_dot_f16 over the padded cells: 4 x 16 lanes for whole 64-cell steps, the
+  // remaining cells added one by one in double.
+  const int64_t np = n_kv_pad & ~int64_t{63};
+  const int64_t n_simd = std::min(n_kv, np);
+  for (int64_t j = 0; j < n_simd; ++j) {
+    const float p = Fp16ToFp32(p16[j]);
+    const uint16_t* v = kv.V(j) + hk * D;
+    fk.fma_f16_row(acc + (j % 64) * D, v, p, D);
+  }
+  float lane[16];
+  for (int64_t d = 0; d < D; ++d) {
+    for (int l = 0; l < 16; ++l) {
+      const float s0 = acc[l * D + d], s1 = acc[(16 + l) * D + d];
+      const float s2 = acc[(32 + l) * D + d], s3 = acc[(48 + l) * D + d];
+      lane[l] = (s0 + s2) + (s1 + s3);
+    }
+    fold[d] = parity::Hsum16(lane);
+  }
+  for (int64_t d = 0; d < D; ++d) {
+    double s = fold[d];
+    for (int64_t j = n_simd; j < n_kv; ++j) {
+      s += static_cast<double>(Fp16ToFp32(kv.V(j)[hk * D + d]) * Fp16ToFp32(p16[j]));
+    }
+    o[d] = static_cast<float>(s);
+  }
+}
+
+}  // namespace
+
+void CausalAttentionBatch(ThreadPool& pool, const AttentionShape& shape,
+                          const AttentionEntry* entries, int64_t n_entries,
+                          std::vector<std::vector<float>>& scratch) {
+  const int64_t D = shape.head_dim;
+  // Jobs are (entry, query row, head) triples, numbered entry by entry, handed out dynamically:
+  // a decode step of many sequences is one parallel region, not one per sequence.
+  std::vector<int64_t> first_job(static_cast<size_t>(n_entries) + 1, 0);
+  int64_t max_kv_pad = 0;
+  for (int64_t i = 0; i < n_entries; ++i) {
+    first_job[i + 1] = first_job[i] + entries[i].n * shape.n_head;
+    max_kv_pad =
+        std::max(max_kv_pad, (entries[i].pos0 + entries[i].n + kKvPad - 1) / kKvPad * kKvPad);
+  }
+  const int64_t n_jobs = first_job[n_entries];
+  if (n_jobs == 0) return;
+  scratch.resize(pool.size());
+  std::atomic<int64_t> next{0};
+  pool.Run([&](int ith, int) {
+    std::vector<float>& buf = scratch[ith];
+    const int64_t lanes = 64;  // the larger of the two orders' accumulator counts
+    buf.resize(max_kv_pad + D / 2 + 1 + max_kv_pad / 2 + 1 + lanes * D + D);
+    JobBuffers b;
+    b.scores = buf.data();
+    b.q16 = reinterpret_cast<uint16_t*>(b.scores + max_kv_pad);
+    b.p16 = reinterpret_cast<uint16_t*>(b.scores + max_kv_pad + D / 2 + 1);
+    b.acc = b.scores + max_kv_pad + D / 2 + 1 + max_kv_pad / 2 + 1;
+    b.fold = b.acc + lanes * D;
+    int64_t entry = 0;
+    for (;;) {
+      const int64_t job = next.fetch_add(1, std::memory_order_relaxed);
+      if (job >= n_jobs) return;
+      while (first_job[entry + 1] <= job) ++entry;  // jobs rise, so the entry only advances
+      const int64_t local = job - first_job[entry];
+      AttendOne(shape, entries[entry], local / shape.n_head, local % shape.n_head, b);
     }
   });
+}
+
+void CausalAttention(ThreadPool& pool, const AttentionShape& shape, const KvView& kv,
+                     const float* q, int64_t n, int64_t pos0, float* out,
+                     std::vector<std::vector<float>>& scratch) {
+  const AttentionEntry entry{kv, q, n, pos0, out};
+  CausalAttentionBatch(pool, shape, &entry, 1, scratch);
 }
 
 }  // namespace r1d::kernels

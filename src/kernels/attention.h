@@ -30,6 +30,21 @@ struct KvView {
   }
 };
 
+// One sequence's part of a batched attention: n query rows at positions pos0.. over its cache.
+struct AttentionEntry {
+  KvView kv;
+  const float* q = nullptr;  // [n][n_head * D]
+  int64_t n = 0;
+  int64_t pos0 = 0;
+  float* out = nullptr;  // [n][n_head * D]
+};
+
+// CausalAttention for several sequences at once, in one parallel region (a decode step of many
+// sequences would otherwise pay one thread wake-up per sequence and layer).
+void CausalAttentionBatch(ThreadPool& pool, const AttentionShape& shape,
+                          const AttentionEntry* entries, int64_t n_entries,
+                          std::vector<std::vector<float>>& scratch);
+
 // For each token t in [0, n) at position pos0 + t and each head: softmax(q.K^T * scale) V over
 // positions [0, pos0 + t]. q: [n][n_head * D]; out: [n][n_head * D].
 // `scratch` holds per-thread buffers between calls.

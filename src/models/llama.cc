@@ -137,7 +137,9 @@ class LlamaModel : public Model {
   std::vector<float> rope_cos_, rope_sin_, logits_;
   std::vector<int64_t> owner_, pos_, first_row_;
   std::vector<int32_t> tokens_;
-  std::vector<const uint16_t*> k_blocks_, v_blocks_;
+  // Per entry: the cache block pointers of the current layer (K, V) for the attention batch.
+  std::vector<std::pair<std::vector<const uint16_t*>, std::vector<const uint16_t*>>> kv_blocks_;
+  std::vector<kernels::AttentionEntry> att_entries_;
   std::vector<std::vector<float>> thread_scratch_;
   kernels::MatMulScratch mm_;
 };
@@ -298,22 +300,27 @@ Status LlamaModel::ForwardBatch(ThreadPool& pool, const BatchEntry* entries, int
         }
       }
     });
-    // Attention is per sequence: each entry's tokens see only their own cache.
+    // Attention is per sequence (each entry's tokens see only their own cache), all entries in
+    // one parallel region.
+    att_entries_.resize(n_entries);
+    kv_blocks_.resize(n_entries);
     for (int64_t i = 0; i < n_entries; ++i) {
       const int64_t r = first_row_[i];
       const SequenceState& kv = *states[i];
       const int64_t B = kv.pool().block_tokens();
       const int64_t n_blocks = (entries[i].pos0 + entries[i].n + B - 1) / B;
-      k_blocks_.resize(n_blocks);
-      v_blocks_.resize(n_blocks);
+      auto& [k_blocks, v_blocks] = kv_blocks_[i];
+      k_blocks.resize(n_blocks);
+      v_blocks.resize(n_blocks);
       for (int64_t b = 0; b < n_blocks; ++b) {
-        k_blocks_[b] = KvRow(kv, kv_dim, il, 0, b * B);
-        v_blocks_[b] = KvRow(kv, kv_dim, il, 1, b * B);
+        k_blocks[b] = KvRow(kv, kv_dim, il, 0, b * B);
+        v_blocks[b] = KvRow(kv, kv_dim, il, 1, b * B);
       }
-      kernels::KvView view{k_blocks_.data(), v_blocks_.data(), B, kv_dim};
-      kernels::CausalAttention(pool, shape, view, q_.data() + r * q_dim, entries[i].n,
-                               entries[i].pos0, attn_.data() + r * q_dim, thread_scratch_);
+      att_entries_[i] = {kernels::KvView{k_blocks.data(), v_blocks.data(), B, kv_dim},
+                         q_.data() + r * q_dim, entries[i].n, entries[i].pos0,
+                         attn_.data() + r * q_dim};
     }
+    kernels::CausalAttentionBatch(pool, shape, att_entries_.data(), n_entries, thread_scratch_);
     kernels::MatMul(pool, L.wo, attn_.data(), n, tmp_.data(), mm_);
     for (int64_t i = 0; i < n * E; ++i) x_[i] += tmp_[i];
 
