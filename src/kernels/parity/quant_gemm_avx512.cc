@@ -95,6 +95,18 @@ void ForTokenTiles(int64_t n_tokens, Args... args) {
   }
 }
 
+// Asks for the weight bytes a few blocks ahead: decode reads each weight once, straight from
+// memory, and the hardware prefetcher restarts at every row tile (the next tile handed out is
+// elsewhere).
+// (4 KiB ahead measured best for decode of the 1.5B model here: +15% over none; 1 KiB gained
+// nothing, 8 KiB no more.)
+template <class Block>
+[[gnu::always_inline]] inline void PrefetchAhead(const Block* x, int count = 1) {
+  constexpr int kAheadBytes = 4096;
+  const char* p = reinterpret_cast<const char*>(x) + kAheadBytes;
+  for (size_t off = 0; off < count * sizeof(Block); off += 64) _mm_prefetch(p + off, _MM_HINT_T0);
+}
+
 // Int16 shuffle control: every 16-bit lane of the low 256 bits picks int16 lane i of its
 // 128-bit source lane, of the high 256 bits lane j.
 [[gnu::always_inline]] inline __m512i PickInt16Halves(int i, int j) {
@@ -184,6 +196,7 @@ struct Q4KTile {
     }
     Q4KBlock u;
     for (int64_t b = 0; b < nb; ++b) {
+      PrefetchAhead(x + b);
       UnpackQ4K(x[b], u);
       const float xd = HalfToFloat(x[b].d);
       const float xdmin = HalfToFloat(x[b].dmin);
@@ -279,6 +292,7 @@ struct Q6KTile {
     for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
     Q6KBlock u;
     for (int64_t b = 0; b < nb; ++b) {
+      PrefetchAhead(x + b);
       UnpackQ6K(x[b], u);
       const float xd = HalfToFloat(x[b].d);
       R1D_UNROLL
@@ -383,6 +397,7 @@ struct LegacyTile {
       for (int64_t p = 0; p < np; ++p) {
         const int64_t b = 2 * p;
         const bool pair = b + 1 < nb;
+        PrefetchAhead(x + b, 2);
         const __m512i xq = pair ? Weights::Pair(x + b) : Weights::Single(x + b);
         // Lane sums start at -128 * (sum of the lane's 4 weights), cancelling the + 128.
         const __m512i start = _mm512_sub_epi32(
