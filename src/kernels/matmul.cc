@@ -150,16 +150,54 @@ void MatMul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tok
 bool MatMulConverted(ThreadPool& pool, const WeightView& w, const uint8_t* act,
                      int64_t act_row_bytes, const int32_t* rows, int64_t n_tokens, float* y,
                      MatMulScratch& scratch) {
+  const uint8_t* prepared = PrepareActivations(w, act, act_row_bytes, rows, n_tokens, scratch);
+  if (prepared == nullptr) return false;
+  const PreparedProduct product{w, prepared, n_tokens, y};
+  RunPreparedProducts(pool, &product, 1);
+  return true;
+}
+
+bool HasBlockedProduct(tensor::DType type) {
+  return parity::GetQuantGemm(static_cast<int>(type)) != nullptr;
+}
+
+const uint8_t* PrepareActivations(const WeightView& w, const uint8_t* act, int64_t act_row_bytes,
+                                  const int32_t* rows, int64_t n_tokens, MatMulScratch& scratch) {
   const parity::QuantGemm* gemm = parity::GetQuantGemm(static_cast<int>(w.type));
-  if (gemm == nullptr) return false;
+  if (gemm == nullptr) return nullptr;
   const int64_t prepared_row = gemm->prepared_row_bytes(w.n_in);
   uint8_t* prepared = PreparedBuffer(scratch, prepared_row, n_tokens);
   for (int64_t t = 0; t < n_tokens; ++t) {
     const int64_t src = rows != nullptr ? rows[t] : t;
     gemm->prepare_row(w.n_in, act + src * act_row_bytes, prepared + t * prepared_row);
   }
-  RunPrepared(pool, *gemm, w, prepared, n_tokens, y);
-  return true;
+  return prepared;
+}
+
+void RunPreparedProducts(ThreadPool& pool, const PreparedProduct* products, int64_t count) {
+  // Row tiles of all products numbered one after another, handed out dynamically.
+  std::vector<int64_t> first_tile(static_cast<size_t>(count) + 1, 0);
+  for (int64_t i = 0; i < count; ++i) {
+    first_tile[i + 1] = first_tile[i] + (products[i].w.n_out + kRowTile - 1) / kRowTile;
+  }
+  const int64_t n_tiles = first_tile[count];
+  const int64_t grain = std::max<int64_t>(1, n_tiles / (8 * pool.size()));
+  pool.ParallelForDynamic(n_tiles, grain, [&](int64_t begin, int64_t end) {
+    int64_t i =
+        std::upper_bound(first_tile.begin(), first_tile.end(), begin) - first_tile.begin() - 1;
+    for (int64_t tile = begin; tile < end;) {
+      while (first_tile[i + 1] <= tile) ++i;
+      const PreparedProduct& p = products[i];
+      const parity::QuantGemm* gemm = parity::GetQuantGemm(static_cast<int>(p.w.type));
+      const int64_t last = std::min(end, first_tile[i + 1]);
+      const int64_t r0 = (tile - first_tile[i]) * kRowTile;
+      const int64_t r1 = std::min(p.w.n_out, (last - first_tile[i]) * kRowTile);
+      const int64_t w_row_bytes = p.w.row_bytes();
+      gemm->run(p.w.n_in, static_cast<const uint8_t*>(p.w.data) + r0 * w_row_bytes, w_row_bytes,
+                r1 - r0, p.prepared, p.n_tokens, p.y + r0, p.w.n_out);
+      tile = last;
+    }
+  });
 }
 
 }  // namespace r1d::kernels

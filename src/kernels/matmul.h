@@ -36,4 +36,23 @@ bool MatMulConverted(ThreadPool& pool, const WeightView& w, const uint8_t* act,
                      int64_t act_row_bytes, const int32_t* rows, int64_t n_tokens, float* y,
                      MatMulScratch& scratch);
 
+// Whether PrepareActivations / RunPreparedProducts handle weights of this type on this CPU.
+bool HasBlockedProduct(tensor::DType type);
+
+// Several products whose activations were prepared in advance, run in one parallel region
+// (mixture-of-experts layers: a handful of small expert matrices per token, each otherwise a
+// thread wake-up and a tail of idle threads).
+struct PreparedProduct {
+  WeightView w;
+  const uint8_t* prepared = nullptr;  // from PrepareActivations for w's type
+  int64_t n_tokens = 0;
+  float* y = nullptr;  // [n_tokens][w.n_out]
+};
+// Rearranges n_tokens converted activation rows (row t at act + (rows ? rows[t] : t) *
+// act_row_bytes) for w's blocked product into `scratch`; nullptr (nothing done) when w's type
+// has no blocked product.
+const uint8_t* PrepareActivations(const WeightView& w, const uint8_t* act, int64_t act_row_bytes,
+                                  const int32_t* rows, int64_t n_tokens, MatMulScratch& scratch);
+void RunPreparedProducts(ThreadPool& pool, const PreparedProduct* products, int64_t count);
+
 }  // namespace r1d::kernels

@@ -231,28 +231,35 @@ void MoeFfn::Run(ThreadPool& pool, const Deepseek2HParams& hp, const MoeWeights&
   const int64_t gate_bytes = ConvertRows(pool, w.gate.first.type, x, n, E, act_gate_);
   const int64_t up_bytes = ConvertRows(pool, w.up.first.type, x, n, E, act_up_);
   slot_out_.resize(n * K * E);
-  std::vector<int32_t> tokens;
-  std::vector<float> down_out;
-  for (int64_t e = 0; e < n_exp; ++e) {
-    const std::vector<int32_t>& slots = by_expert_[e];
-    if (slots.empty()) continue;  // decode reads only the chosen experts
-    const int64_t m = static_cast<int64_t>(slots.size());
-    tokens.resize(m);
-    for (int64_t i = 0; i < m; ++i) tokens[i] = static_cast<int32_t>(slots[i] / K);
-    gate_.resize(m * ff);
-    up_.resize(m * ff);
-    PreparedMatMul(pool, w.up.Expert(e), act_up_.data(), up_bytes, tokens.data(), m, up_.data(),
-                   true);
-    PreparedMatMul(pool, w.gate.Expert(e), act_gate_.data(), gate_bytes, tokens.data(), m,
-                   gate_.data(), true);
-    kernels::SiluMul(gate_.data(), up_.data(), m * ff, gate_.data());
-    const int64_t down_bytes = ConvertRows(pool, w.down.first.type, gate_.data(), m, ff, act_down_);
-    down_out.resize(m * E);
-    PreparedMatMul(pool, w.down.Expert(e), act_down_.data(), down_bytes, nullptr, m,
-                   down_out.data(), true);
-    for (int64_t i = 0; i < m; ++i) {
-      std::copy(down_out.begin() + i * E, down_out.begin() + (i + 1) * E,
-                slot_out_.begin() + slots[i] * E);
+  if (kernels::HasBlockedProduct(w.gate.first.type) &&
+      kernels::HasBlockedProduct(w.up.first.type) &&
+      kernels::HasBlockedProduct(w.down.first.type)) {
+    RunExpertsBlocked(pool, w, E, ff, K, gate_bytes, up_bytes);
+  } else {
+    std::vector<int32_t> tokens;
+    std::vector<float> down_out;
+    for (int64_t e = 0; e < n_exp; ++e) {
+      const std::vector<int32_t>& slots = by_expert_[e];
+      if (slots.empty()) continue;  // decode reads only the chosen experts
+      const int64_t m = static_cast<int64_t>(slots.size());
+      tokens.resize(m);
+      for (int64_t i = 0; i < m; ++i) tokens[i] = static_cast<int32_t>(slots[i] / K);
+      gate_.resize(m * ff);
+      up_.resize(m * ff);
+      PreparedMatMul(pool, w.up.Expert(e), act_up_.data(), up_bytes, tokens.data(), m, up_.data(),
+                     true);
+      PreparedMatMul(pool, w.gate.Expert(e), act_gate_.data(), gate_bytes, tokens.data(), m,
+                     gate_.data(), true);
+      kernels::SiluMul(gate_.data(), up_.data(), m * ff, gate_.data());
+      const int64_t down_bytes =
+          ConvertRows(pool, w.down.first.type, gate_.data(), m, ff, act_down_);
+      down_out.resize(m * E);
+      PreparedMatMul(pool, w.down.Expert(e), act_down_.data(), down_bytes, nullptr, m,
+                     down_out.data(), true);
+      for (int64_t i = 0; i < m; ++i) {
+        std::copy(down_out.begin() + i * E, down_out.begin() + (i + 1) * E,
+                  slot_out_.begin() + slots[i] * E);
+      }
     }
   }
   if (w.has_shared) {
@@ -273,6 +280,68 @@ void MoeFfn::Run(ThreadPool& pool, const Deepseek2HParams& hp, const MoeWeights&
       }
     }
   });
+}
+
+void MoeFfn::RunExpertsBlocked(ThreadPool& pool, const MoeWeights& w, int64_t n_embd, int64_t ff,
+                               int64_t k, int64_t gate_bytes, int64_t up_bytes) {
+  const int64_t E = n_embd;
+  active_.clear();
+  first_row_.assign(1, 0);
+  tokens_all_.clear();
+  for (int64_t e = 0; e < static_cast<int64_t>(by_expert_.size()); ++e) {
+    if (by_expert_[e].empty()) continue;  // decode reads only the chosen experts
+    active_.push_back(static_cast<int32_t>(e));
+    for (int32_t slot : by_expert_[e]) tokens_all_.push_back(static_cast<int32_t>(slot / k));
+    first_row_.push_back(static_cast<int32_t>(tokens_all_.size()));
+  }
+  const int64_t n_active = static_cast<int64_t>(active_.size());
+  const int64_t rows = static_cast<int64_t>(tokens_all_.size());
+  if (static_cast<int64_t>(expert_scratch_.size()) < 2 * n_active) {
+    expert_scratch_.resize(2 * n_active);
+  }
+  gate_all_.resize(rows * ff);
+  up_all_.resize(rows * ff);
+  down_all_.resize(rows * E);
+
+  // Up and gate of every chosen expert in one region.
+  products_.clear();
+  for (int64_t a = 0; a < n_active; ++a) {
+    const int64_t e = active_[a], r0 = first_row_[a], m = first_row_[a + 1] - r0;
+    const int32_t* tokens = tokens_all_.data() + r0;
+    const kernels::WeightView up = w.up.Expert(e), gate = w.gate.Expert(e);
+    const uint8_t* up_act = kernels::PrepareActivations(up, act_up_.data(), up_bytes, tokens, m,
+                                                        expert_scratch_[2 * a]);
+    const uint8_t* gate_act =
+        gate.type == up.type  // same conversion, same prepared rows
+            ? up_act
+            : kernels::PrepareActivations(gate, act_gate_.data(), gate_bytes, tokens, m,
+                                          expert_scratch_[2 * a + 1]);
+    products_.push_back({up, up_act, m, up_all_.data() + r0 * ff});
+    products_.push_back({gate, gate_act, m, gate_all_.data() + r0 * ff});
+  }
+  kernels::RunPreparedProducts(pool, products_.data(), static_cast<int64_t>(products_.size()));
+
+  kernels::SiluMul(gate_all_.data(), up_all_.data(), rows * ff, gate_all_.data());
+  const int64_t down_bytes =
+      ConvertRows(pool, w.down.first.type, gate_all_.data(), rows, ff, act_down_);
+  // Down of every chosen expert in one region.
+  products_.clear();
+  for (int64_t a = 0; a < n_active; ++a) {
+    const int64_t e = active_[a], r0 = first_row_[a], m = first_row_[a + 1] - r0;
+    const kernels::WeightView down = w.down.Expert(e);
+    const uint8_t* act = kernels::PrepareActivations(
+        down, act_down_.data() + r0 * down_bytes, down_bytes, nullptr, m, expert_scratch_[2 * a]);
+    products_.push_back({down, act, m, down_all_.data() + r0 * E});
+  }
+  kernels::RunPreparedProducts(pool, products_.data(), static_cast<int64_t>(products_.size()));
+
+  for (int64_t a = 0; a < n_active; ++a) {
+    const std::vector<int32_t>& slots = by_expert_[active_[a]];
+    for (size_t i = 0; i < slots.size(); ++i) {
+      std::copy_n(down_all_.data() + (first_row_[a] + i) * E, E,
+                  slot_out_.data() + static_cast<int64_t>(slots[i]) * E);
+    }
+  }
 }
 
 }  // namespace r1d::models

@@ -57,6 +57,15 @@ class MoeFfn {
   std::vector<std::vector<int32_t>> by_expert_;  // (token * k + slot) for each expert
   std::vector<uint8_t> act_gate_, act_up_, act_down_;
   kernels::MatMulScratch mm_;
+
+  // The chosen experts' products in two parallel regions (up and gate of all, then down of
+  // all), for expert types with a blocked product. Same bits as one product at a time.
+  void RunExpertsBlocked(ThreadPool& pool, const MoeWeights& w, int64_t n_embd, int64_t ff,
+                         int64_t k, int64_t gate_bytes, int64_t up_bytes);
+  std::vector<kernels::MatMulScratch> expert_scratch_;
+  std::vector<kernels::PreparedProduct> products_;
+  std::vector<int32_t> active_, first_row_, tokens_all_;
+  std::vector<float> gate_all_, up_all_, down_all_;
 };
 
 // Activations converted to a weight's vec-dot type as llama.cpp does (Q8_0 with its x86
