@@ -186,7 +186,7 @@ struct Q4KBlock {
 template <int NT>
 struct Q4KTile {
   static void Run(int64_t t0, int64_t nb, const BlockQ4_K* x, const Q4KAct* act, float* y,
-                  int64_t y_stride) {
+                  int64_t y_stride, bool prefetch) {
     __m256 acc[NT];
     __m128 acc_m[NT];
     R1D_UNROLL
@@ -196,7 +196,7 @@ struct Q4KTile {
     }
     Q4KBlock u;
     for (int64_t b = 0; b < nb; ++b) {
-      PrefetchAhead(x + b);
+      if (prefetch) PrefetchAhead(x + b);
       UnpackQ4K(x[b], u);
       const float xd = HalfToFloat(x[b].d);
       const float xdmin = HalfToFloat(x[b].dmin);
@@ -286,13 +286,13 @@ struct Q6KBlock {
 template <int NT>
 struct Q6KTile {
   static void Run(int64_t t0, int64_t nb, const BlockQ6_K* x, const Q6KAct* act, float* y,
-                  int64_t y_stride) {
+                  int64_t y_stride, bool prefetch) {
     __m256 acc[NT];
     R1D_UNROLL
     for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
     Q6KBlock u;
     for (int64_t b = 0; b < nb; ++b) {
-      PrefetchAhead(x + b);
+      if (prefetch) PrefetchAhead(x + b);
       UnpackQ6K(x[b], u);
       const float xd = HalfToFloat(x[b].d);
       R1D_UNROLL
@@ -388,7 +388,7 @@ struct LegacyTile {
   template <int NT>
   struct Kernel {
     static void Run(int64_t t0, int64_t nb, const typename Weights::Block* x, const Q8_0Act* act,
-                    float* y, int64_t y_stride) {
+                    float* y, int64_t y_stride, bool prefetch) {
       const int64_t np = (nb + 1) / 2;
       __m256 acc[NT];
       R1D_UNROLL
@@ -397,7 +397,7 @@ struct LegacyTile {
       for (int64_t p = 0; p < np; ++p) {
         const int64_t b = 2 * p;
         const bool pair = b + 1 < nb;
-        PrefetchAhead(x + b, 2);
+        if (prefetch) PrefetchAhead(x + b, 2);
         const __m512i xq = pair ? Weights::Pair(x + b) : Weights::Single(x + b);
         // Lane sums start at -128 * (sum of the lane's 4 weights), cancelling the + 128.
         const __m512i start = _mm512_sub_epi32(
@@ -429,6 +429,10 @@ void Run(int64_t nb, int64_t acts_per_row, const void* w, int64_t w_row_bytes, i
   const auto* acts = static_cast<const Act*>(prepared);
   const auto* wbytes = static_cast<const uint8_t*>(w);
   const int64_t act_bytes = acts_per_row * static_cast<int64_t>(sizeof(Act));
+  // Decode-sized products stream their weights from memory once; larger ones re-read each row
+  // from cache for several token tiles, where prefetching only evicted useful lines (prefill
+  // lost ~20%).
+  const bool prefetch = n_tokens <= kTokenTile;
   const int64_t token_block =
       std::max<int64_t>(kTokenTile, kTokenBlockBytes / act_bytes / kTokenTile * kTokenTile);
   for (int64_t r0 = 0; r0 < rows; r0 += kRowChunk) {
@@ -438,7 +442,7 @@ void Run(int64_t nb, int64_t acts_per_row, const void* w, int64_t w_row_bytes, i
       for (int64_t r = r0; r < r1; ++r) {
         const auto* x = reinterpret_cast<const WBlock*>(wbytes + r * w_row_bytes);
         ForTokenTiles<Tile>(t1 - t0, nb, x, acts + t0 * acts_per_row, y + t0 * y_stride + r,
-                            y_stride);
+                            y_stride, prefetch);
       }
     }
   }
