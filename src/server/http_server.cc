@@ -381,6 +381,9 @@ void Connection::Fail() {
   if (exchange_) {
     exchange_->Disconnected();
     exchange_->Release();
+    // The exchange points back at this connection: drop our end of that cycle. Whoever still
+    // answers the request holds its own reference (and sees finished() from now on).
+    exchange_.reset();
   }
 }
 
