@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <vector>
 #include <cmath>
+#include <vector>
 
 #include "core/checked_math.h"
 #include "core/fp16.h"

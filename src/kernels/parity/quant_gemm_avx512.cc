@@ -448,29 +448,25 @@ void Run(int64_t nb, int64_t acts_per_row, const void* w, int64_t w_row_bytes, i
   }
 }
 
-int64_t Q4KPreparedBytes(int64_t n) { return n / kQK_K * static_cast<int64_t>(sizeof(Q4KAct)); }
-void Q4KPrepare(int64_t n, const void* a, void* prepared) {
-  for (int64_t b = 0; b < n / kQK_K; ++b) {
-    PrepareQ4K(static_cast<const BlockQ8_K*>(a)[b], static_cast<Q4KAct*>(prepared)[b]);
+// The QuantGemm entry points of a 256-element (K-quant) type whose activations are Q8_K blocks,
+// each rearranged by PrepareBlock.
+template <class WBlock, class Act, template <int> class Tile,
+          void (*PrepareBlock)(const BlockQ8_K&, Act&)>
+struct KQuantGemm {
+  static int64_t PreparedBytes(int64_t n) { return n / kQK_K * static_cast<int64_t>(sizeof(Act)); }
+  static void Prepare(int64_t n, const void* a, void* prepared) {
+    for (int64_t b = 0; b < n / kQK_K; ++b) {
+      PrepareBlock(static_cast<const BlockQ8_K*>(a)[b], static_cast<Act*>(prepared)[b]);
+    }
   }
-}
-void Q4KRun(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* prepared,
-            int64_t n_tokens, float* y, int64_t y_stride) {
-  Run<BlockQ4_K, Q4KAct, Q4KTile>(n / kQK_K, n / kQK_K, w, w_row_bytes, rows, prepared, n_tokens, y,
-                                  y_stride);
-}
-
-int64_t Q6KPreparedBytes(int64_t n) { return n / kQK_K * static_cast<int64_t>(sizeof(Q6KAct)); }
-void Q6KPrepare(int64_t n, const void* a, void* prepared) {
-  for (int64_t b = 0; b < n / kQK_K; ++b) {
-    PrepareQ6K(static_cast<const BlockQ8_K*>(a)[b], static_cast<Q6KAct*>(prepared)[b]);
+  static void Product(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows,
+                      const void* prepared, int64_t n_tokens, float* y, int64_t y_stride) {
+    Run<WBlock, Act, Tile>(n / kQK_K, n / kQK_K, w, w_row_bytes, rows, prepared, n_tokens, y,
+                           y_stride);
   }
-}
-void Q6KRun(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* prepared,
-            int64_t n_tokens, float* y, int64_t y_stride) {
-  Run<BlockQ6_K, Q6KAct, Q6KTile>(n / kQK_K, n / kQK_K, w, w_row_bytes, rows, prepared, n_tokens, y,
-                                  y_stride);
-}
+};
+using Q4KGemm = KQuantGemm<BlockQ4_K, Q4KAct, Q4KTile, PrepareQ4K>;
+using Q6KGemm = KQuantGemm<BlockQ6_K, Q6KAct, Q6KTile, PrepareQ6K>;
 
 int64_t LegacyPreparedBytes(int64_t n) {
   return (n / 32 + 1) / 2 * static_cast<int64_t>(sizeof(Q8_0Act));
@@ -487,8 +483,8 @@ void LegacyRun(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, cons
 
 }  // namespace
 
-const QuantGemm kGemmQ4_K = {Q4KPreparedBytes, Q4KPrepare, Q4KRun};
-const QuantGemm kGemmQ6_K = {Q6KPreparedBytes, Q6KPrepare, Q6KRun};
+const QuantGemm kGemmQ4_K = {Q4KGemm::PreparedBytes, Q4KGemm::Prepare, Q4KGemm::Product};
+const QuantGemm kGemmQ6_K = {Q6KGemm::PreparedBytes, Q6KGemm::Prepare, Q6KGemm::Product};
 const QuantGemm kGemmQ8_0 = {LegacyPreparedBytes, LegacyPrepare, LegacyRun<Q8_0Weights>};
 const QuantGemm kGemmQ5_0 = {LegacyPreparedBytes, LegacyPrepare, LegacyRun<Q5_0Weights>};
 const QuantGemm kGemmQ4_0 = {LegacyPreparedBytes, LegacyPrepare, LegacyRun<Q4_0Weights>};
