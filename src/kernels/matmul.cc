@@ -56,23 +56,6 @@ RowDot ChooseRowDot(const WeightView& w, int64_t n_tokens) {
 
 namespace {
 
-// Row tiles of the blocked product over prepared activations, handed out dynamically.
-void RunPrepared(ThreadPool& pool, const parity::QuantGemm& gemm, const WeightView& w,
-                 const uint8_t* prepared, int64_t n_tokens, float* y) {
-  const int64_t w_row_bytes = w.row_bytes();
-  const auto* wdata = static_cast<const uint8_t*>(w.data);
-  const int64_t n_tiles = (w.n_out + kRowTile - 1) / kRowTile;
-  // About 8 grabs per thread: enough to even out a descheduled thread, few enough that the
-  // shared counter costs nothing.
-  const int64_t grain = std::max<int64_t>(1, n_tiles / (8 * pool.size()));
-  pool.ParallelForDynamic(n_tiles, grain, [&](int64_t tile_begin, int64_t tile_end) {
-    const int64_t r0 = tile_begin * kRowTile;
-    const int64_t r1 = std::min(w.n_out, tile_end * kRowTile);
-    gemm.run(w.n_in, wdata + r0 * w_row_bytes, w_row_bytes, r1 - r0, prepared, n_tokens, y + r0,
-             w.n_out);
-  });
-}
-
 // The prepared-activation buffer for n_tokens rows, 64-byte aligned.
 uint8_t* PreparedBuffer(MatMulScratch& scratch, int64_t prepared_row, int64_t n_tokens) {
   scratch.prepared.resize(static_cast<size_t>(prepared_row * n_tokens + 64));
@@ -100,7 +83,8 @@ void BlockedMatMul(ThreadPool& pool, const parity::QuantGemm& gemm, const Weight
   } else {
     pool.Run(convert);
   }
-  RunPrepared(pool, gemm, w, prepared, n_tokens, y);
+  const PreparedProduct product{w, prepared, n_tokens, y};
+  RunPreparedProducts(pool, &product, 1);
 }
 
 }  // namespace
@@ -175,23 +159,23 @@ const uint8_t* PrepareActivations(const WeightView& w, const uint8_t* act, int64
 }
 
 void RunPreparedProducts(ThreadPool& pool, const PreparedProduct* products, int64_t count) {
-  // Row tiles of all products numbered one after another, handed out dynamically.
-  std::vector<int64_t> first_tile(static_cast<size_t>(count) + 1, 0);
-  for (int64_t i = 0; i < count; ++i) {
-    first_tile[i + 1] = first_tile[i] + (products[i].w.n_out + kRowTile - 1) / kRowTile;
-  }
-  const int64_t n_tiles = first_tile[count];
+  // Row tiles of all products numbered one after another, handed out dynamically. Products are
+  // few (one for a plain MatMul, a handful of experts), so a grab finds its product by walking.
+  auto tiles = [](const PreparedProduct& p) { return (p.w.n_out + kRowTile - 1) / kRowTile; };
+  int64_t n_tiles = 0;
+  for (int64_t i = 0; i < count; ++i) n_tiles += tiles(products[i]);
+  // About 8 grabs per thread: enough to even out a descheduled thread, few enough that the
+  // shared counter costs nothing.
   const int64_t grain = std::max<int64_t>(1, n_tiles / (8 * pool.size()));
   pool.ParallelForDynamic(n_tiles, grain, [&](int64_t begin, int64_t end) {
-    int64_t i =
-        std::upper_bound(first_tile.begin(), first_tile.end(), begin) - first_tile.begin() - 1;
+    int64_t i = 0, first = 0;  // product i owns tiles [first, first + tiles(products[i]))
     for (int64_t tile = begin; tile < end;) {
-      while (first_tile[i + 1] <= tile) ++i;
+      while (tile >= first + tiles(products[i])) first += tiles(products[i++]);
       const PreparedProduct& p = products[i];
       const parity::QuantGemm* gemm = parity::GetQuantGemm(static_cast<int>(p.w.type));
-      const int64_t last = std::min(end, first_tile[i + 1]);
-      const int64_t r0 = (tile - first_tile[i]) * kRowTile;
-      const int64_t r1 = std::min(p.w.n_out, (last - first_tile[i]) * kRowTile);
+      const int64_t last = std::min(end, first + tiles(p));
+      const int64_t r0 = (tile - first) * kRowTile;
+      const int64_t r1 = std::min(p.w.n_out, (last - first) * kRowTile);
       const int64_t w_row_bytes = p.w.row_bytes();
       gemm->run(p.w.n_in, static_cast<const uint8_t*>(p.w.data) + r0 * w_row_bytes, w_row_bytes,
                 r1 - r0, p.prepared, p.n_tokens, p.y + r0, p.w.n_out);

@@ -228,13 +228,17 @@ void MoeFfn::Run(ThreadPool& pool, const Deepseek2HParams& hp, const MoeWeights&
   for (int64_t s = 0; s < n * K; ++s) by_expert_[ids_[s]].push_back(static_cast<int32_t>(s));
 
   // Activations converted once for all tokens; each expert gathers its rows.
-  const int64_t gate_bytes = ConvertRows(pool, w.gate.first.type, x, n, E, act_gate_);
   const int64_t up_bytes = ConvertRows(pool, w.up.first.type, x, n, E, act_up_);
+  // Gate and up share a type in every published file: one conversion serves both.
+  const bool gate_like_up = w.gate.first.type == w.up.first.type;
+  const int64_t gate_bytes =
+      gate_like_up ? up_bytes : ConvertRows(pool, w.gate.first.type, x, n, E, act_gate_);
+  const uint8_t* act_gate = gate_like_up ? act_up_.data() : act_gate_.data();
   slot_out_.resize(n * K * E);
   if (kernels::HasBlockedProduct(w.gate.first.type) &&
       kernels::HasBlockedProduct(w.up.first.type) &&
       kernels::HasBlockedProduct(w.down.first.type)) {
-    RunExpertsBlocked(pool, w, E, ff, K, gate_bytes, up_bytes);
+    RunExpertsBlocked(pool, w, E, ff, K, act_gate, gate_bytes, up_bytes);
   } else {
     std::vector<int32_t> tokens;
     std::vector<float> down_out;
@@ -248,8 +252,8 @@ void MoeFfn::Run(ThreadPool& pool, const Deepseek2HParams& hp, const MoeWeights&
       up_.resize(m * ff);
       PreparedMatMul(pool, w.up.Expert(e), act_up_.data(), up_bytes, tokens.data(), m, up_.data(),
                      true);
-      PreparedMatMul(pool, w.gate.Expert(e), act_gate_.data(), gate_bytes, tokens.data(), m,
-                     gate_.data(), true);
+      PreparedMatMul(pool, w.gate.Expert(e), act_gate, gate_bytes, tokens.data(), m, gate_.data(),
+                     true);
       kernels::SiluMul(gate_.data(), up_.data(), m * ff, gate_.data());
       const int64_t down_bytes =
           ConvertRows(pool, w.down.first.type, gate_.data(), m, ff, act_down_);
@@ -283,7 +287,8 @@ void MoeFfn::Run(ThreadPool& pool, const Deepseek2HParams& hp, const MoeWeights&
 }
 
 void MoeFfn::RunExpertsBlocked(ThreadPool& pool, const MoeWeights& w, int64_t n_embd, int64_t ff,
-                               int64_t k, int64_t gate_bytes, int64_t up_bytes) {
+                               int64_t k, const uint8_t* act_gate, int64_t gate_bytes,
+                               int64_t up_bytes) {
   const int64_t E = n_embd;
   active_.clear();
   first_row_.assign(1, 0);
@@ -311,11 +316,10 @@ void MoeFfn::RunExpertsBlocked(ThreadPool& pool, const MoeWeights& w, int64_t n_
     const kernels::WeightView up = w.up.Expert(e), gate = w.gate.Expert(e);
     const uint8_t* up_act = kernels::PrepareActivations(up, act_up_.data(), up_bytes, tokens, m,
                                                         expert_scratch_[2 * a]);
-    const uint8_t* gate_act =
-        gate.type == up.type  // same conversion, same prepared rows
-            ? up_act
-            : kernels::PrepareActivations(gate, act_gate_.data(), gate_bytes, tokens, m,
-                                          expert_scratch_[2 * a + 1]);
+    const uint8_t* gate_act = gate.type == up.type  // same conversion, same prepared rows
+                                  ? up_act
+                                  : kernels::PrepareActivations(gate, act_gate, gate_bytes, tokens,
+                                                                m, expert_scratch_[2 * a + 1]);
     products_.push_back({up, up_act, m, up_all_.data() + r0 * ff});
     products_.push_back({gate, gate_act, m, gate_all_.data() + r0 * ff});
   }

@@ -61,7 +61,7 @@ class MoeFfn {
   // The chosen experts' products in two parallel regions (up and gate of all, then down of
   // all), for expert types with a blocked product. Same bits as one product at a time.
   void RunExpertsBlocked(ThreadPool& pool, const MoeWeights& w, int64_t n_embd, int64_t ff,
-                         int64_t k, int64_t gate_bytes, int64_t up_bytes);
+                         int64_t k, const uint8_t* act_gate, int64_t gate_bytes, int64_t up_bytes);
   std::vector<kernels::MatMulScratch> expert_scratch_;
   std::vector<kernels::PreparedProduct> products_;
   std::vector<int32_t> active_, first_row_, tokens_all_;
