@@ -6,6 +6,7 @@
 #include "kernels/ops.h"
 #include "kernels/parity/cpu_reference_order.h"
 #include "kernels/parity/quant_gemm.h"
+#include "kernels/strip/strip_gemm.h"
 
 namespace r1d::kernels {
 namespace {
@@ -56,6 +57,17 @@ RowDot ChooseRowDot(const WeightView& w, int64_t n_tokens) {
 
 namespace {
 
+// The blocked product for this weight type and batch: the strip products from
+// strip::kMinTokens tokens up, the bit-identical parity products below that (and where no strip
+// product exists), nullptr where neither exists. Preparing and running must agree, so both ask
+// here with the same token count.
+const parity::QuantGemm* ChooseGemm(DType type, int64_t n_tokens) {
+  if (n_tokens >= strip::kMinTokens) {
+    if (const parity::QuantGemm* gemm = strip::GetStripGemm(static_cast<int>(type))) return gemm;
+  }
+  return parity::GetQuantGemm(static_cast<int>(type));
+}
+
 // The prepared-activation buffer for n_tokens rows, 64-byte aligned.
 uint8_t* PreparedBuffer(MatMulScratch& scratch, int64_t prepared_row, int64_t n_tokens) {
   scratch.prepared.resize(static_cast<size_t>(prepared_row * n_tokens + 64));
@@ -98,7 +110,7 @@ void MatMul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tok
   const int64_t act_row_bytes = tensor::RowBytes(wk->vec_dot_type, w.n_in);
   // llama.cpp's x86 Q8_0 activation quantizer rounds differently from the reference one.
   auto quantize = wk->vec_dot_type == DType::kQ8_0 ? parity::QuantizeRowQ8_0 : ak->quantize_row;
-  if (const parity::QuantGemm* gemm = parity::GetQuantGemm(static_cast<int>(w.type))) {
+  if (const parity::QuantGemm* gemm = ChooseGemm(w.type, n_tokens)) {
     BlockedMatMul(pool, *gemm, w, x, n_tokens, y, scratch, quantize, act_row_bytes);
     return;
   }
@@ -147,7 +159,7 @@ bool HasBlockedProduct(tensor::DType type) {
 
 const uint8_t* PrepareActivations(const WeightView& w, const uint8_t* act, int64_t act_row_bytes,
                                   const int32_t* rows, int64_t n_tokens, MatMulScratch& scratch) {
-  const parity::QuantGemm* gemm = parity::GetQuantGemm(static_cast<int>(w.type));
+  const parity::QuantGemm* gemm = ChooseGemm(w.type, n_tokens);
   if (gemm == nullptr) return nullptr;
   const int64_t prepared_row = gemm->prepared_row_bytes(w.n_in);
   uint8_t* prepared = PreparedBuffer(scratch, prepared_row, n_tokens);
@@ -172,7 +184,7 @@ void RunPreparedProducts(ThreadPool& pool, const PreparedProduct* products, int6
     for (int64_t tile = begin; tile < end;) {
       while (tile >= first + tiles(products[i])) first += tiles(products[i++]);
       const PreparedProduct& p = products[i];
-      const parity::QuantGemm* gemm = parity::GetQuantGemm(static_cast<int>(p.w.type));
+      const parity::QuantGemm* gemm = ChooseGemm(p.w.type, p.n_tokens);
       const int64_t last = std::min(end, first + tiles(p));
       const int64_t r0 = (tile - first) * kRowTile;
       const int64_t r1 = std::min(p.w.n_out, (last - first) * kRowTile);

@@ -1,0 +1,23 @@
+#include "kernels/strip/strip_gemm.h"
+
+#include "kernels/ops.h"
+#include "tensor/dtype.h"
+
+namespace r1d::kernels::strip {
+
+const parity::QuantGemm* GetStripGemm(int type) {
+  static const bool vnni = BestIsa() >= Isa::kAvx512 && CpuHasAvx512Vnni();
+  if (!vnni) return nullptr;
+  switch (static_cast<tensor::DType>(type)) {
+    case tensor::DType::kQ8_0:
+      return &avx512::kStripQ8_0;
+    case tensor::DType::kQ4_K:
+      return &avx512::kStripQ4_K;
+    case tensor::DType::kQ6_K:
+      return &avx512::kStripQ6_K;
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace r1d::kernels::strip

@@ -1,0 +1,82 @@
+#pragma once
+// Test data for the quantized products: random weight bytes with sane scales, random
+// activations, converted as MatMul converts them.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/fp16.h"
+#include "kernels/ops.h"
+#include "kernels/parity/cpu_reference_order.h"
+#include "tensor/dtype.h"
+#include "tensor/quant_blocks.h"
+
+namespace r1d::kernels {
+
+// Random bytes with every fp16 scale field replaced by a finite value of a sane size.
+inline std::vector<uint8_t> RandomWeights(tensor::DType type, int64_t n, int64_t rows,
+                                          uint32_t seed) {
+  const int64_t row_bytes = tensor::RowBytes(type, n);
+  std::vector<uint8_t> w(static_cast<size_t>(row_bytes * rows));
+  std::mt19937 rng(seed);
+  for (uint8_t& b : w) b = static_cast<uint8_t>(rng());
+  std::uniform_real_distribution<float> scale(-0.02f, 0.02f);
+  auto set_half = [&](uint8_t* p) {
+    const uint16_t h = Fp32ToFp16(scale(rng));
+    std::memcpy(p, &h, 2);
+  };
+  for (int64_t r = 0; r < rows; ++r) {
+    uint8_t* row = w.data() + r * row_bytes;
+    switch (type) {
+      case tensor::DType::kQ4_K:
+        for (int64_t b = 0; b < n / tensor::kQK_K; ++b) {
+          auto* blk = reinterpret_cast<tensor::BlockQ4_K*>(row) + b;
+          set_half(reinterpret_cast<uint8_t*>(&blk->d));
+          set_half(reinterpret_cast<uint8_t*>(&blk->dmin));
+        }
+        break;
+      case tensor::DType::kQ6_K:
+        for (int64_t b = 0; b < n / tensor::kQK_K; ++b) {
+          set_half(reinterpret_cast<uint8_t*>(&(reinterpret_cast<tensor::BlockQ6_K*>(row) + b)->d));
+        }
+        break;
+      case tensor::DType::kQ8_0:
+      case tensor::DType::kQ5_0:
+      case tensor::DType::kQ4_0:  // 32-element blocks that start with their fp16 scale
+        for (int64_t b = 0; b < n / 32; ++b) set_half(row + b * tensor::RowBytes(type, 32));
+        break;
+      default:
+        ADD_FAILURE() << "no random weights for " << tensor::DTypeName(type);
+    }
+  }
+  return w;
+}
+
+// Activations converted as MatMul converts them (large values reach the ends of the range).
+inline std::vector<uint8_t> Activations(tensor::DType type, const std::vector<float>& x, int64_t n,
+                                        int64_t tokens) {
+  const tensor::DType act_type = GetKernels(type)->vec_dot_type;
+  const int64_t row_bytes = tensor::RowBytes(act_type, n);
+  std::vector<uint8_t> a(static_cast<size_t>(row_bytes * tokens));
+  for (int64_t t = 0; t < tokens; ++t) {
+    if (act_type == tensor::DType::kQ8_0) {
+      parity::QuantizeRowQ8_0(x.data() + t * n, a.data() + t * row_bytes, n);
+    } else {
+      GetKernels(act_type)->quantize_row(x.data() + t * n, a.data() + t * row_bytes, n);
+    }
+  }
+  return a;
+}
+
+inline std::vector<float> RandomFloats(int64_t count, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 10.0f);
+  std::vector<float> v(static_cast<size_t>(count));
+  for (float& f : v) f = dist(rng);
+  return v;
+}
+
+}  // namespace r1d::kernels

@@ -1,0 +1,152 @@
+// The strip products (kernels/strip/strip_gemm.h) against the portable llama.cpp-order dot,
+// output by output, bit for bit: for random weight bytes (every scale, min and quant pattern),
+// quants at their extremes (the largest integer sums), odd row and token counts (strip and
+// tile remainders) and several lengths. Then MatMul and its gathering form at batch sizes that
+// take the strip path.
+#include "kernels/strip/strip_gemm.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "kernels/parity/cpu_reference_order.h"
+#include "quant_test_data.h"
+#include "tensor/dtype.h"
+
+namespace r1d::kernels {
+namespace {
+
+using tensor::DType;
+
+const DType kStripTypes[] = {DType::kQ8_0, DType::kQ4_K, DType::kQ6_K};
+
+// Checks y[t * y_stride + r] against the portable dot of weight row r and activation row
+// pick[t], bit for bit.
+void ExpectPortableBits(DType type, int64_t n, const std::vector<uint8_t>& w, int64_t rows,
+                        const std::vector<uint8_t>& a, const std::vector<int32_t>& pick,
+                        const std::vector<float>& y, int64_t y_stride, const char* what) {
+  const parity::VecDotFn portable = parity::GetPortableVecDot(static_cast<int>(type));
+  const int64_t w_row = tensor::RowBytes(type, n);
+  const int64_t a_row = tensor::RowBytes(GetKernels(type)->vec_dot_type, n);
+  for (size_t t = 0; t < pick.size(); ++t) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const float want = portable(n, w.data() + r * w_row, a.data() + pick[t] * a_row);
+      const float got = y[t * y_stride + r];
+      ASSERT_EQ(FloatToBits(want), FloatToBits(got))
+          << what << " " << tensor::DTypeName(type) << " n " << n << " rows " << rows << " tokens "
+          << pick.size() << " at r " << r << " t " << t << ": " << want << " vs " << got;
+    }
+  }
+}
+
+std::vector<int32_t> Identity(int64_t count) {
+  std::vector<int32_t> v(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) v[i] = static_cast<int32_t>(i);
+  return v;
+}
+
+TEST(StripGemm, EveryOutputMatchesThePortableDotBitForBit) {
+  bool any = false;
+  for (DType type : kStripTypes) {
+    const parity::QuantGemm* gemm = strip::GetStripGemm(static_cast<int>(type));
+    if (gemm == nullptr) continue;
+    any = true;
+    std::vector<int64_t> lengths = {256, 512, 2816};
+    if (type == DType::kQ8_0) lengths.insert(lengths.end(), {32, 96, 2848});
+    for (int64_t n : lengths) {
+      for (int64_t rows : {1, 15, 16, 37}) {
+        for (int64_t tokens : {1, 7, 8, 9, 17, 38}) {
+          const uint32_t seed = static_cast<uint32_t>(n * 3 + rows * 11 + tokens * 101);
+          const std::vector<uint8_t> w = RandomWeights(type, n, rows, seed);
+          const std::vector<uint8_t> a =
+              Activations(type, RandomFloats(n * tokens, seed + 1), n, tokens);
+          const int64_t a_row = static_cast<int64_t>(a.size()) / tokens;
+          const int64_t p_row = gemm->prepared_row_bytes(n);
+          ASSERT_EQ(p_row % 64, 0);
+          std::vector<uint8_t> storage(static_cast<size_t>(p_row * tokens + 128));
+          uint8_t* prepared =
+              storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64);
+          for (int64_t t = 0; t < tokens; ++t) {
+            gemm->prepare_row(n, a.data() + t * a_row, prepared + t * p_row);
+          }
+          // Outputs in a wider matrix: the product writes its rows and nothing else.
+          const int64_t y_stride = rows + 3;
+          std::vector<float> y(static_cast<size_t>(y_stride * tokens), -7.0f);
+          gemm->run(n, w.data(), tensor::RowBytes(type, n), rows, prepared, tokens, y.data(),
+                    y_stride);
+          ExpectPortableBits(type, n, w, rows, a, Identity(tokens), y, y_stride, "run");
+          for (int64_t t = 0; t < tokens; ++t) {
+            for (int64_t r = rows; r < y_stride; ++r) ASSERT_EQ(y[t * y_stride + r], -7.0f);
+          }
+        }
+      }
+    }
+  }
+  if (!any) GTEST_SKIP() << "no strip product on this CPU";
+}
+
+// A weight whose quants are all at the extremes, against activations all at the extremes: the
+// integer sums reach their largest magnitudes (no int32 or int16 overflow in any partial sum).
+TEST(StripGemm, ExtremeQuantsDoNotOverflow) {
+  ThreadPool pool(2);
+  for (DType type : kStripTypes) {
+    if (strip::GetStripGemm(static_cast<int>(type)) == nullptr) continue;
+    const int64_t n = 4096, rows = 16, tokens = strip::kMinTokens;
+    for (uint8_t fill : {uint8_t{0x00}, uint8_t{0xFF}, uint8_t{0x80}, uint8_t{0x7F}}) {
+      std::vector<uint8_t> w = RandomWeights(type, n, rows, 5);
+      // Keep the random fp16 scales, overwrite everything else with `fill`.
+      const std::vector<uint8_t> scales_only = w;
+      for (uint8_t& b : w) b = fill;
+      const int64_t row_bytes = tensor::RowBytes(type, n);
+      const int64_t block_bytes = tensor::RowBytes(type, tensor::GetDTypeInfo(type).block_elems);
+      for (int64_t off = 0; off < row_bytes * rows; off += block_bytes) {
+        const int64_t d_at = type == DType::kQ6_K ? block_bytes - 2 : 0;
+        const int64_t d_len = type == DType::kQ4_K ? 4 : 2;
+        std::memcpy(w.data() + off + d_at, scales_only.data() + off + d_at, d_len);
+      }
+      std::vector<float> x(static_cast<size_t>(n * tokens));
+      for (size_t i = 0; i < x.size(); ++i) x[i] = (i / 7) % 2 ? 100.0f : -100.0f;
+      const std::vector<uint8_t> a = Activations(type, x, n, tokens);
+      std::vector<float> y(static_cast<size_t>(rows * tokens));
+      MatMulScratch scratch;
+      MatMul(pool, WeightView{w.data(), type, n, rows}, x.data(), tokens, y.data(), scratch);
+      ExpectPortableBits(type, n, w, rows, a, Identity(tokens), y, rows, "extremes");
+    }
+  }
+}
+
+// MatMul (threads, row tiles, activation conversion) and the gathering form used by
+// mixture-of-experts layers, at batch sizes that take the strip products.
+TEST(StripGemm, MatMulAndGatherUseIt) {
+  ThreadPool pool(2);
+  for (DType type : kStripTypes) {
+    if (strip::GetStripGemm(static_cast<int>(type)) == nullptr) continue;
+    const int64_t n = 768, rows = 53;
+    for (int64_t tokens : {strip::kMinTokens, int64_t{29}}) {
+      const std::vector<uint8_t> w = RandomWeights(type, n, rows, 31);
+      const std::vector<float> x = RandomFloats(n * tokens, 32);
+      const std::vector<uint8_t> a = Activations(type, x, n, tokens);
+      std::vector<float> y(static_cast<size_t>(rows * tokens));
+      MatMulScratch scratch;
+      MatMul(pool, WeightView{w.data(), type, n, rows}, x.data(), tokens, y.data(), scratch);
+      ExpectPortableBits(type, n, w, rows, a, Identity(tokens), y, rows, "MatMul");
+
+      std::vector<int32_t> pick;
+      for (int64_t i = 0; i < tokens + 3; ++i)
+        pick.push_back(static_cast<int32_t>((i * 5) % tokens));
+      std::vector<float> yg(pick.size() * rows);
+      const int64_t a_row = static_cast<int64_t>(a.size()) / tokens;
+      ASSERT_TRUE(MatMulConverted(pool, WeightView{w.data(), type, n, rows}, a.data(), a_row,
+                                  pick.data(), static_cast<int64_t>(pick.size()), yg.data(),
+                                  scratch));
+      ExpectPortableBits(type, n, w, rows, a, pick, yg, rows, "gather");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace r1d::kernels
