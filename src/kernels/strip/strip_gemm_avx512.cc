@@ -270,7 +270,7 @@ struct Q4_K : Q8KActivations<4> {
 #pragma GCC unroll 16
         for (int l = 0; l < 8; ++l) lanes[t][l] = _mm512_setzero_si512();
       }
-#pragma GCC unroll 1
+#pragma GCC unroll 8
       for (int j = 0; j < 8; ++j) {
         const uint8_t* q = blk + kQuantsAt + j * 8 * 64;
         const __m512i scale = _mm512_load_si512(blk + kScalesAt + j * 64);
@@ -392,7 +392,7 @@ struct Q6_K : Q8KActivations<64> {
 #pragma GCC unroll 16
         for (int l = 0; l < 8; ++l) lanes[t][l] = _mm512_setzero_si512();
       }
-#pragma GCC unroll 1
+#pragma GCC unroll 8
       for (int c = 0; c < 8; ++c) {
         const uint8_t* q = blk + kQuantsAt + c * 8 * 64;
         const __m512i scale_lo = _mm512_load_si512(blk + kScalesAt + (2 * c) * 64);
