@@ -58,11 +58,11 @@ RowDot ChooseRowDot(const WeightView& w, int64_t n_tokens) {
 namespace {
 
 // The blocked product for this weight type and batch: the strip products from
-// strip::kMinTokens tokens up, the bit-identical parity products below that (and where no strip
-// product exists), nullptr where neither exists. Preparing and running must agree, so both ask
-// here with the same token count.
+// strip::MinStripTokens(type) tokens up, the bit-identical parity products below that (and where no
+// strip product exists), nullptr where neither exists. Preparing and running must agree, so both
+// ask here with the same token count.
 const parity::QuantGemm* ChooseGemm(DType type, int64_t n_tokens) {
-  if (n_tokens >= strip::kMinTokens) {
+  if (n_tokens >= strip::MinStripTokens(static_cast<int>(type))) {
     if (const parity::QuantGemm* gemm = strip::GetStripGemm(static_cast<int>(type))) return gemm;
   }
   return parity::GetQuantGemm(static_cast<int>(type));

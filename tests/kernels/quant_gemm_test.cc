@@ -81,7 +81,7 @@ TEST(QuantGemm, MatMulMatchesThePortableDots) {
     const parity::VecDotFn portable = parity::GetPortableVecDot(static_cast<int>(type));
     const int64_t n = 768, rows = 53;
     for (int64_t tokens :
-         {int64_t{1}, int64_t{6}, strip::kMinTokens - 1}) {  // larger batches: strip_gemm_test
+         {int64_t{1}, int64_t{6}, strip::kBelowAnyStrip}) {  // larger batches: strip_gemm_test
       const std::vector<uint8_t> w = RandomWeights(type, n, rows, 77);
       const std::vector<float> x = RandomFloats(n * tokens, 78);
       const std::vector<uint8_t> a = Activations(type, x, n, tokens);

@@ -95,7 +95,7 @@ TEST(StripGemm, ExtremeQuantsDoNotOverflow) {
   ThreadPool pool(2);
   for (DType type : kStripTypes) {
     if (strip::GetStripGemm(static_cast<int>(type)) == nullptr) continue;
-    const int64_t n = 4096, rows = 16, tokens = strip::kMinTokens;
+    const int64_t n = 4096, rows = 16, tokens = strip::MinStripTokens(static_cast<int>(type));
     for (uint8_t fill : {uint8_t{0x00}, uint8_t{0xFF}, uint8_t{0x80}, uint8_t{0x7F}}) {
       std::vector<uint8_t> w = RandomWeights(type, n, rows, 5);
       // Keep the random fp16 scales, overwrite everything else with `fill`.
@@ -126,7 +126,7 @@ TEST(StripGemm, MatMulAndGatherUseIt) {
   for (DType type : kStripTypes) {
     if (strip::GetStripGemm(static_cast<int>(type)) == nullptr) continue;
     const int64_t n = 768, rows = 53;
-    for (int64_t tokens : {strip::kMinTokens, int64_t{29}}) {
+    for (int64_t tokens : {strip::MinStripTokens(static_cast<int>(type)), int64_t{29}}) {
       const std::vector<uint8_t> w = RandomWeights(type, n, rows, 31);
       const std::vector<float> x = RandomFloats(n * tokens, 32);
       const std::vector<uint8_t> a = Activations(type, x, n, tokens);

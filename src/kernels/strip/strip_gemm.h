@@ -9,16 +9,21 @@
 // llama.cpp's x86 kernels form for those 4 quants of those 16 rows. The per-lane work that
 // follows (scale products with vpdpwssd, one fused multiply-add per lane and block, the
 // pairwise lane fold) is then done for 16 rows per instruction instead of 8 lanes of one row.
-// MatMul uses them from kMinTokens tokens up, where the interleaving of 16 rows is shared by
-// enough tokens to pay for itself.
+// MatMul uses them from MinStripTokens(type) tokens up, where the interleaving of 16 rows is
+// shared by enough tokens to pay for itself.
 #include <cstdint>
 
 #include "kernels/parity/quant_gemm.h"
 
 namespace r1d::kernels::strip {
 
-// The smallest batch that takes the strip products.
-constexpr int64_t kMinTokens = 8;
+// The smallest batch that takes the strip product of a weight type: where it overtakes the
+// parity product in bench/matmul_bench (2 threads, 1536 x 8960, AVX-512 VNNI machine of
+// bench/RESULTS.md).
+int64_t MinStripTokens(int type);
+
+// Below every type's threshold: such batches always use the parity products.
+constexpr int64_t kBelowAnyStrip = 9;
 
 // The strip product for a weight type (tensor::DType value) on this CPU, or nullptr. Same
 // function table as the parity products (prepare each converted activation row once, then run

@@ -47,10 +47,75 @@ int32_t Load32(const void* p) {
   return v;
 }
 
-// Writes the quants of one row, given as `count` values in element order, into the strip's
-// interleaved layout: group g of 4 values goes to dst + g * 64 + row * 4.
-void ScatterRowQuants(const uint8_t* values, int count, int row, uint8_t* dst) {
-  for (int g = 0; g < count / 4; ++g) std::memcpy(dst + g * 64 + row * 4, values + g * 4, 4);
+// The 16 weight rows of a strip, for the packing code; rows past the matrix's end read a
+// zero row (zero scales, so their outputs are zero and never stored).
+struct StripRows {
+  const uint8_t* row[kRows];
+  const uint8_t* base;  // row 0, for gathers
+  __m512i offsets;      // row r at base + offsets[r]
+  __mmask16 valid;
+};
+
+StripRows MakeStripRows(const uint8_t* w, int64_t w_row_bytes, int rows) {
+  thread_local std::vector<uint8_t> zeros;
+  if (rows < kRows && zeros.size() < static_cast<size_t>(w_row_bytes)) {
+    zeros.assign(static_cast<size_t>(w_row_bytes), 0);
+  }
+  StripRows s;
+  for (int r = 0; r < kRows; ++r) s.row[r] = r < rows ? w + r * w_row_bytes : zeros.data();
+  s.base = w;
+  s.offsets =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(static_cast<int32_t>(w_row_bytes)));
+  s.valid = static_cast<__mmask16>((1u << rows) - 1);
+  return s;
+}
+
+// The dword at byte `offset` of each row (0 for rows past the end).
+__m512i GatherDword(const StripRows& s, int64_t offset) {
+  return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), s.valid, s.offsets, s.base + offset,
+                                     1);
+}
+
+// 32 bytes at `offset` of rows r (low half) and r + 8 (high half).
+__m512i LoadRowPair(const StripRows& s, int r, int64_t offset) {
+  const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.row[r] + offset));
+  const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.row[r + 8] + offset));
+  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+// z[r] holds dwords 0..7 of rows r and r + 8 (LoadRowPair); afterwards z[l] holds dword l of
+// rows 0..15, one per lane: the strip's layout. An 8 x 8 transpose in each 256-bit half.
+void TransposeRowPairs(__m512i (&z)[8]) {
+  __m512i t[8], u[8];
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm512_unpacklo_epi32(z[2 * i], z[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(z[2 * i], z[2 * i + 1]);
+  }
+  for (int i = 0; i < 2; ++i) {
+    u[4 * i + 0] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  // u[i] (i < 4) holds dwords i and i + 4 of rows 0-3 (and 8-11); u[4 + i] the same of rows
+  // 4-7 (and 12-15). Join the 128-bit lanes.
+  const __m512i first = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
+  const __m512i second = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+  for (int i = 0; i < 4; ++i) {
+    z[i] = _mm512_permutex2var_epi64(u[i], first, u[4 + i]);
+    z[i + 4] = _mm512_permutex2var_epi64(u[i], second, u[4 + i]);
+  }
+}
+
+void StoreVectors(const __m512i (&z)[8], uint8_t* dst) {
+  for (int l = 0; l < 8; ++l) _mm512_store_si512(dst + l * 64, z[l]);
+}
+
+// Four fp16 scales (the low or high halves of gathered dwords) as fp32.
+__m512 HalvesToFloat(__m512i dwords, bool high) {
+  if (high) dwords = _mm512_srli_epi32(dwords, 16);
+  return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dwords));
 }
 
 // ---- Q8_0 weights x Q8_0 activations ----
@@ -73,22 +138,16 @@ struct Q8_0 {
   static int64_t StripBytes(int64_t n) { return n / 32 * kBlockBytes; }
 
   static void Pack(int64_t n, const uint8_t* w, int64_t w_row_bytes, int rows, uint8_t* strip) {
-    const int64_t nb = n / 32;
-    for (int64_t b = 0; b < nb; ++b) {
+    const StripRows s = MakeStripRows(w, w_row_bytes, rows);
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+    for (int64_t b = 0; b < n / 32; ++b) {
+      const int64_t at = b * static_cast<int64_t>(sizeof(BlockQ8_0));
       uint8_t* out = strip + b * kBlockBytes;
-      float* scales = reinterpret_cast<float*>(out);
-      for (int r = 0; r < kRows; ++r) {
-        uint8_t values[32];
-        if (r < rows) {
-          const auto* blk = reinterpret_cast<const BlockQ8_0*>(w + r * w_row_bytes) + b;
-          scales[r] = Fp16ToFp32(blk->d);
-          for (int i = 0; i < 32; ++i) values[i] = static_cast<uint8_t>(blk->qs[i] + 128);
-        } else {
-          scales[r] = 0.0f;
-          std::memset(values, 128, sizeof(values));
-        }
-        ScatterRowQuants(values, 32, r, out + 64);
-      }
+      _mm512_store_ps(out, HalvesToFloat(GatherDword(s, at), false));
+      __m512i z[8];
+      for (int r = 0; r < 8; ++r) z[r] = _mm512_xor_si512(LoadRowPair(s, r, at + 2), flip);
+      TransposeRowPairs(z);
+      StoreVectors(z, out + 64);
     }
   }
 
@@ -153,20 +212,9 @@ struct Q8_0 {
 
 // ---- Q4_K and Q6_K weights x Q8_K activations ----
 
-// The 6-bit scale and min of sub-block j of a Q4_K block.
-void Q4KScaleMin(const uint8_t* s, int j, int& scale, int& min) {
-  if (j < 4) {
-    scale = s[j] & 63;
-    min = s[j + 4] & 63;
-  } else {
-    scale = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
-    min = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-  }
-}
-
-// A scale for vpdpwssd against a 32-bit lane sum that fits 16 bits: the scale in the low
-// 16 bits, zero in the high ones (which multiply the sum's sign extension).
-int32_t LowHalfScale(int scale) { return static_cast<uint16_t>(static_cast<int16_t>(scale)); }
+// Sub-block scales are stored as "low-half vectors" for vpdpwssd against 32-bit lane sums that
+// fit 16 bits: the scale in the low 16 bits of each lane, zero in the high ones (which multiply
+// the sum's sign extension).
 
 // Q8_K activations: all quants, then per super-block the fp32 scale, then per super-block
 // `kExtraDwords` dwords of the format's own (`Extra`).
@@ -202,33 +250,48 @@ struct Q4_K : Q8KActivations<4> {
   static int64_t StripBytes(int64_t n) { return n / 256 * kBlockBytes; }
 
   static void Pack(int64_t n, const uint8_t* w, int64_t w_row_bytes, int rows, uint8_t* strip) {
-    const int64_t nsb = n / 256;
-    for (int64_t sb = 0; sb < nsb; ++sb) {
+    const StripRows s = MakeStripRows(w, w_row_bytes, rows);
+    const __m512i low4 = _mm512_set1_epi8(0x0F);
+    const __m512i low6 = _mm512_set1_epi32(63);
+    const __m512i low2 = _mm512_set1_epi32(3);
+    const __m512i nibble = _mm512_set1_epi32(0xF);
+    for (int64_t sb = 0; sb < n / 256; ++sb) {
+      const int64_t at = sb * static_cast<int64_t>(sizeof(BlockQ4_K));
       uint8_t* out = strip + sb * kBlockBytes;
-      std::memset(out, 0, kQuantsAt);
-      auto* d = reinterpret_cast<float*>(out);
-      auto* scales = reinterpret_cast<int32_t*>(out + kScalesAt);
-      auto* mins = reinterpret_cast<int16_t*>(out + kMinsAt);
-      for (int r = 0; r < kRows; ++r) {
-        uint8_t values[256] = {};
-        if (r < rows) {
-          const auto* blk = reinterpret_cast<const BlockQ4_K*>(w + r * w_row_bytes) + sb;
-          d[r] = Fp16ToFp32(blk->d);
-          d[16 + r] = Fp16ToFp32(blk->dmin);
-          for (int j = 0; j < 8; ++j) {
-            int scale, min;
-            Q4KScaleMin(blk->scales, j, scale, min);
-            scales[j * 16 + r] = LowHalfScale(scale);
-            mins[(j / 2) * 32 + r * 2 + j % 2] = static_cast<int16_t>(min);
-          }
-          for (int c = 0; c < 4; ++c) {
-            for (int l = 0; l < 32; ++l) {
-              values[64 * c + l] = blk->qs[32 * c + l] & 0xF;
-              values[64 * c + 32 + l] = blk->qs[32 * c + l] >> 4;
-            }
-          }
+      const __m512i dd = GatherDword(s, at);
+      _mm512_store_ps(out, HalvesToFloat(dd, false));
+      _mm512_store_ps(out + 64, HalvesToFloat(dd, true));
+      // The packed 6-bit scales and mins (Q4KScaleMin), 16 rows at a time.
+      const __m512i s0 = GatherDword(s, at + 4), s1 = GatherDword(s, at + 8);
+      const __m512i s2 = GatherDword(s, at + 12);
+      __m512i scale[8], min[8];
+      for (int j = 0; j < 4; ++j) {
+        scale[j] = _mm512_and_si512(_mm512_srli_epi32(s0, 8 * j), low6);
+        min[j] = _mm512_and_si512(_mm512_srli_epi32(s1, 8 * j), low6);
+        const __m512i top_s = _mm512_and_si512(_mm512_srli_epi32(s0, 8 * j + 6), low2);
+        const __m512i top_m = _mm512_and_si512(_mm512_srli_epi32(s1, 8 * j + 6), low2);
+        scale[4 + j] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(s2, 8 * j), nibble),
+                                       _mm512_slli_epi32(top_s, 4));
+        min[4 + j] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(s2, 8 * j + 4), nibble),
+                                     _mm512_slli_epi32(top_m, 4));
+      }
+      for (int j = 0; j < 8; ++j) _mm512_store_si512(out + kScalesAt + j * 64, scale[j]);
+      for (int k = 0; k < 4; ++k) {
+        _mm512_store_si512(out + kMinsAt + k * 64,
+                           _mm512_or_si512(min[2 * k], _mm512_slli_epi32(min[2 * k + 1], 16)));
+      }
+      // Chunk c of 32 bytes: low nibbles are sub-block 2c, high nibbles 2c + 1.
+      for (int c = 0; c < 4; ++c) {
+        __m512i lo[8], hi[8];
+        for (int r = 0; r < 8; ++r) {
+          const __m512i z = LoadRowPair(s, r, at + 16 + 32 * c);
+          lo[r] = _mm512_and_si512(z, low4);
+          hi[r] = _mm512_and_si512(_mm512_srli_epi16(z, 4), low4);
         }
-        ScatterRowQuants(values, 256, r, out + kQuantsAt);
+        TransposeRowPairs(lo);
+        TransposeRowPairs(hi);
+        StoreVectors(lo, out + kQuantsAt + (2 * c) * 8 * 64);
+        StoreVectors(hi, out + kQuantsAt + (2 * c + 1) * 8 * 64);
       }
     }
   }
@@ -328,31 +391,41 @@ struct Q6_K : Q8KActivations<64> {
   static int64_t StripBytes(int64_t n) { return n / 256 * kBlockBytes; }
 
   static void Pack(int64_t n, const uint8_t* w, int64_t w_row_bytes, int rows, uint8_t* strip) {
-    const int64_t nsb = n / 256;
-    for (int64_t sb = 0; sb < nsb; ++sb) {
+    const StripRows s = MakeStripRows(w, w_row_bytes, rows);
+    const __m512i low4 = _mm512_set1_epi8(0x0F);
+    const __m512i low16 = _mm512_set1_epi32(0xFFFF);
+    for (int64_t sb = 0; sb < n / 256; ++sb) {
+      const int64_t at = sb * static_cast<int64_t>(sizeof(BlockQ6_K));
       uint8_t* out = strip + sb * kBlockBytes;
-      std::memset(out, 0, kQuantsAt);
-      auto* d = reinterpret_cast<float*>(out);
-      auto* scales = reinterpret_cast<int32_t*>(out + kScalesAt);
-      for (int r = 0; r < kRows; ++r) {
-        uint8_t values[256] = {};
-        if (r < rows) {
-          const auto* blk = reinterpret_cast<const BlockQ6_K*>(w + r * w_row_bytes) + sb;
-          d[r] = Fp16ToFp32(blk->d);
-          for (int s = 0; s < 16; ++s) scales[s * 16 + r] = LowHalfScale(blk->scales[s]);
-          for (int h = 0; h < 2; ++h) {
-            const uint8_t* ql = blk->ql + 64 * h;
-            const uint8_t* qh = blk->qh + 32 * h;
-            uint8_t* v = values + 128 * h;
-            for (int l = 0; l < 32; ++l) {
-              v[l] = static_cast<uint8_t>((ql[l] & 0xF) | ((qh[l] & 3) << 4));
-              v[l + 32] = static_cast<uint8_t>((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
-              v[l + 64] = static_cast<uint8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
-              v[l + 96] = static_cast<uint8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
-            }
-          }
+      // d is the last 2 bytes of the block: the high half of the dword 2 bytes before.
+      _mm512_store_ps(out, HalvesToFloat(GatherDword(s, at + 206), true));
+      for (int k = 0; k < 4; ++k) {  // int8 scales 4k..4k+3, sign-extended to 16 bits
+        const __m512i g = GatherDword(s, at + 192 + 4 * k);
+        for (int i = 0; i < 4; ++i) {
+          const __m512i scale = _mm512_srai_epi32(_mm512_slli_epi32(g, 24 - 8 * i), 24);
+          _mm512_store_si512(out + kScalesAt + (4 * k + i) * 64, _mm512_and_si512(scale, low16));
         }
-        ScatterRowQuants(values, 256, r, out + kQuantsAt);
+      }
+      // Half h: quants 32i + l (i < 4) take the low (i even) or high (i odd) nibble of
+      // ql[64h + l] (i < 2) or ql[64h + 32 + l] and bits 2i, 2i + 1 of qh[32h + l].
+      for (int h = 0; h < 2; ++h) {
+        for (int i = 0; i < 4; ++i) {
+          __m512i z[8];
+          for (int r = 0; r < 8; ++r) {
+            const __m512i ql = LoadRowPair(s, r, at + 64 * h + 32 * (i % 2));
+            const __m512i qh = LoadRowPair(s, r, at + 128 + 32 * h);
+            const __m512i low = i < 2 ? ql : _mm512_srli_epi16(ql, 4);
+            // Bits 2i, 2i + 1 of qh moved to bits 4, 5 (16-bit shifts; the mask keeps bytes
+            // apart).
+            const int shift = 2 * i - 4;
+            const __m512i high =
+                shift < 0 ? _mm512_slli_epi16(qh, -shift) : _mm512_srli_epi16(qh, shift);
+            z[r] = _mm512_or_si512(_mm512_and_si512(low, low4),
+                                   _mm512_and_si512(high, _mm512_set1_epi8(0x30)));
+          }
+          TransposeRowPairs(z);
+          StoreVectors(z, out + kQuantsAt + (4 * h + i) * 8 * 64);
+        }
       }
     }
   }
