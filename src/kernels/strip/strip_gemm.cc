@@ -23,11 +23,11 @@ const parity::QuantGemm* GetStripGemm(int type) {
 int64_t MinStripTokens(int type) {
   switch (static_cast<tensor::DType>(type)) {
     case tensor::DType::kQ8_0:
-      return 10;
-    case tensor::DType::kQ4_K:
       return 12;
+    case tensor::DType::kQ4_K:
+      return 20;
     default:  // Q6_K: its strip product carries an offset load per lane sum
-      return 16;
+      return 48;
   }
 }
 

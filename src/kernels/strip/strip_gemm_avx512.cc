@@ -51,9 +51,6 @@ int32_t Load32(const void* p) {
 // zero row (zero scales, so their outputs are zero and never stored).
 struct StripRows {
   const uint8_t* row[kRows];
-  const uint8_t* base;  // row 0, for gathers
-  __m512i offsets;      // row r at base + offsets[r]
-  __mmask16 valid;
 };
 
 StripRows MakeStripRows(const uint8_t* w, int64_t w_row_bytes, int rows) {
@@ -63,18 +60,16 @@ StripRows MakeStripRows(const uint8_t* w, int64_t w_row_bytes, int rows) {
   }
   StripRows s;
   for (int r = 0; r < kRows; ++r) s.row[r] = r < rows ? w + r * w_row_bytes : zeros.data();
-  s.base = w;
-  s.offsets =
-      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                         _mm512_set1_epi32(static_cast<int32_t>(w_row_bytes)));
-  s.valid = static_cast<__mmask16>((1u << rows) - 1);
   return s;
 }
 
-// The dword at byte `offset` of each row (0 for rows past the end).
+// The dword at byte `offset` of each row (0 for rows past the end). Plain loads rather than
+// a gather: this is often the first touch of a block's cache lines, and separate loads let the
+// misses of the 16 rows overlap.
 __m512i GatherDword(const StripRows& s, int64_t offset) {
-  return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), s.valid, s.offsets, s.base + offset,
-                                     1);
+  alignas(64) int32_t v[kRows];
+  for (int r = 0; r < kRows; ++r) std::memcpy(&v[r], s.row[r] + offset, 4);
+  return _mm512_load_si512(v);
 }
 
 // 32 bytes at `offset` of rows r (low half) and r + 8 (high half).
@@ -517,11 +512,14 @@ struct Strip {
     const int64_t act_stride = Format::PreparedBytes(n);
     const auto* act = static_cast<const uint8_t*>(prepared);
     uint8_t* strip = StripBuffer(Format::StripBytes(n));
+    const int64_t n_tiles = (n_tokens + Format::kTileTokens - 1) / Format::kTileTokens;
     for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
       const int here = static_cast<int>(std::min<int64_t>(kRows, rows - r0));
-      Format::Pack(n, static_cast<const uint8_t*>(w) + r0 * w_row_bytes, w_row_bytes, here, strip);
+      const auto* rows_at = static_cast<const uint8_t*>(w) + r0 * w_row_bytes;
+      Format::Pack(n, rows_at, w_row_bytes, here, strip);
       const auto mask = static_cast<__mmask16>((1u << here) - 1);
-      for (int64_t t0 = 0; t0 < n_tokens; t0 += Format::kTileTokens) {
+      for (int64_t tile = 0; tile < n_tiles; ++tile) {
+        const int64_t t0 = tile * Format::kTileTokens;
         const int64_t count = std::min<int64_t>(Format::kTileTokens, n_tokens - t0);
         kTiles[count - 1](n, strip, act + t0 * act_stride, act_stride, y + t0 * y_stride + r0,
                           y_stride, mask);
