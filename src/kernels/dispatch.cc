@@ -83,9 +83,9 @@ void InstallAvx512(Table& t) {
   Set(t, DType::kQ4_0, nullptr, nullptr, vnni ? avx512::VecDotQ4_0Vnni : avx512::VecDotQ4_0);
   Set(t, DType::kQ8_0, avx512::DequantizeRowQ8_0, avx512::QuantizeRowQ8_0,
       vnni ? avx512::VecDotQ8_0Vnni : avx512::VecDotQ8_0);
-  Set(t, DType::kQ4_K, nullptr, nullptr, avx512::VecDotQ4_K);
+  Set(t, DType::kQ4_K, avx512::DequantizeRowQ4_K, nullptr, avx512::VecDotQ4_K);
   Set(t, DType::kQ5_K, nullptr, nullptr, avx512::VecDotQ5_K);
-  Set(t, DType::kQ6_K, nullptr, nullptr, avx512::VecDotQ6_K);
+  Set(t, DType::kQ6_K, avx512::DequantizeRowQ6_K, nullptr, avx512::VecDotQ6_K);
 }
 
 Tables BuildTables() {

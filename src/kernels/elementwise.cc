@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "kernels/cpu/cpu_kernels.h"
+#include "kernels/ops.h"
 #include "kernels/parity/cpu_reference_order.h"
 
 namespace r1d::kernels {
@@ -66,6 +68,25 @@ void SiluMul(const float* gate, const float* up, int64_t n, float* out) {
 
 void AddInPlace(float* y, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+}
+
+namespace {
+bool UseAvx512() {
+  static const bool avx512 = BestIsa() >= Isa::kAvx512;
+  return avx512;
+}
+}  // namespace
+
+void Axpy(float a, const float* x, float* y, int64_t n) {
+  if (UseAvx512()) return avx512::AxpyF32(a, x, y, n);
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+double DotInDouble(const float* x, const float* y, int64_t n) {
+  if (UseAvx512()) return avx512::DotF32InDouble(x, y, n);
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(x[i] * y[i]);
+  return s;
 }
 
 }  // namespace r1d::kernels

@@ -29,4 +29,10 @@ void SiluMul(const float* gate, const float* up, int64_t n, float* out);
 // y[i] += x[i].
 void AddInPlace(float* y, const float* x, int64_t n);
 
+// y[i] += a * x[i], product and sum each rounded (no fused multiply-add).
+void Axpy(float a, const float* x, float* y, int64_t n);
+
+// The sum of the float products x[i] * y[i], accumulated in double (in an unspecified order).
+double DotInDouble(const float* x, const float* y, int64_t n);
+
 }  // namespace r1d::kernels

@@ -161,9 +161,8 @@ void MlaAttention::DecodeRows(ThreadPool& pool, const Deepseek2HParams& hp, cons
       for (int64_t d = 0; d < nope; ++d) {
         wk->dequantize_row(wkv_b + (h * kv_w + d) * wrow_bytes, wrow.data(), rank);
         for (int64_t i = 0; i < m; ++i) {
-          const float a = q_[rows[i] * H * dk + h * dk + d];
-          float* qa = q_abs_.data() + (i * H + h) * W;
-          for (int64_t c = 0; c < rank; ++c) qa[c] += a * wrow[c];
+          kernels::Axpy(q_[rows[i] * H * dk + h * dk + d], wrow.data(),
+                        q_abs_.data() + (i * H + h) * W, rank);
         }
       }
       for (int64_t i = 0; i < m; ++i) {
@@ -196,10 +195,8 @@ void MlaAttention::DecodeRows(ThreadPool& pool, const Deepseek2HParams& hp, cons
       for (int64_t d = 0; d < dv; ++d) {
         wk->dequantize_row(wkv_b + (h * kv_w + nope + d) * wrow_bytes, wrow.data(), rank);
         for (int64_t i = 0; i < m; ++i) {
-          const float* o = o_lat_.data() + (i * H + h) * rank;
-          double s = 0;
-          for (int64_t c = 0; c < rank; ++c) s += static_cast<double>(wrow[c] * o[c]);
-          attn_[rows[i] * H * dv + h * dv + d] = static_cast<float>(s);
+          attn_[rows[i] * H * dv + h * dv + d] = static_cast<float>(
+              kernels::DotInDouble(wrow.data(), o_lat_.data() + (i * H + h) * rank, rank));
         }
       }
     }

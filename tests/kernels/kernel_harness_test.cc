@@ -196,6 +196,10 @@ TEST(KernelTables, SimdVersionsAreInstalled) {
           << tensor::DTypeName(t);
     }
     if (isa == Isa::kAvx512) {
+      for (DType t : {DType::kQ4_K, DType::kQ6_K}) {
+        EXPECT_NE(GetKernels(t, isa)->dequantize_row, GetKernels(t, Isa::kScalar)->dequantize_row)
+            << tensor::DTypeName(t);
+      }
       for (DType t : {DType::kF16, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
         EXPECT_NE(GetKernels(t, isa)->vec_dot, GetKernels(t, Isa::kAvx2)->vec_dot)
             << tensor::DTypeName(t);

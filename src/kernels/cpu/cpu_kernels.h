@@ -56,6 +56,11 @@ R1D_DECLARE_QUANTIZE(Q8_0);
 R1D_DECLARE_DEQUANTIZE(F16);
 R1D_DECLARE_DEQUANTIZE(BF16);
 R1D_DECLARE_DEQUANTIZE(Q8_0);
+R1D_DECLARE_DEQUANTIZE(Q4_K);  // k_dequant_avx512.cc
+R1D_DECLARE_DEQUANTIZE(Q6_K);
+// float_rows_avx512.cc
+void AxpyF32(float a, const float* x, float* y, int64_t n);
+double DotF32InDouble(const float* x, const float* y, int64_t n);
 }  // namespace avx512
 
 #undef R1D_DECLARE_VEC_DOT

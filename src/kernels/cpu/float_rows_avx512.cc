@@ -1,0 +1,41 @@
+// AVX-512 versions of the F32 row loops of elementwise.h that run per token on weights used as
+// floats (the absorbed MLA decode).
+#include <immintrin.h>
+
+// GCC 12 reports the undefined upper halves inside its own intrinsics as uninitialized (a false
+// positive of the intrinsic headers).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// Products and sums rounded separately, as in the reference loops: GCC would otherwise fuse
+// the intrinsics' multiply and add (they are plain vector arithmetic to it).
+#pragma GCC optimize("fp-contract=off")
+
+#include "kernels/cpu/cpu_kernels.h"
+
+namespace r1d::kernels::avx512 {
+
+void AxpyF32(float a, const float* x, float* y, int64_t n) {
+  // Product, then sum, each rounded: the same bits as the portable loop (no fused multiply-add).
+  const __m512 va = _mm512_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    _mm512_storeu_ps(
+        y + i, _mm512_add_ps(_mm512_loadu_ps(y + i), _mm512_mul_ps(va, _mm512_loadu_ps(x + i))));
+  }
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
+double DotF32InDouble(const float* x, const float* y, int64_t n) {
+  // Each product rounded to float as in the portable loop, summed in 8 double lanes.
+  __m512d acc = _mm512_setzero_pd();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 p = _mm256_mul_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i));
+    acc = _mm512_add_pd(acc, _mm512_cvtps_pd(p));
+  }
+  double s = _mm512_reduce_add_pd(acc);
+  for (; i < n; ++i) s += static_cast<double>(x[i] * y[i]);
+  return s;
+}
+
+}  // namespace r1d::kernels::avx512
