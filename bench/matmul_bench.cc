@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   const int64_t max_tokens = 256;
   std::vector<float> x(static_cast<size_t>(n_in * max_tokens));
   for (float& v : x) v = normal(gen);
-  for (DType type : {DType::kQ4_K, DType::kQ6_K, DType::kQ8_0, DType::kF16}) {
+  for (DType type : {DType::kQ4_K, DType::kQ6_K, DType::kQ8_0, DType::kQ5_0, DType::kF16}) {
     const auto* k = r1d::kernels::GetKernels(type);
     const int64_t row_bytes = r1d::tensor::RowBytes(type, n_in);
     std::vector<uint8_t> data(static_cast<size_t>(row_bytes * n_out));

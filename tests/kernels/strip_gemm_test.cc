@@ -22,7 +22,7 @@ namespace {
 
 using tensor::DType;
 
-const DType kStripTypes[] = {DType::kQ8_0, DType::kQ4_K, DType::kQ6_K};
+const DType kStripTypes[] = {DType::kQ8_0, DType::kQ5_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K};
 
 // Checks y[t * y_stride + r] against the portable dot of weight row r and activation row
 // pick[t], bit for bit.
@@ -56,7 +56,7 @@ TEST(StripGemm, EveryOutputMatchesThePortableDotBitForBit) {
     if (gemm == nullptr) continue;
     any = true;
     std::vector<int64_t> lengths = {256, 512, 2816};
-    if (type == DType::kQ8_0) lengths.insert(lengths.end(), {32, 96, 2848});
+    if (tensor::GetDTypeInfo(type).block_elems == 32) lengths.insert(lengths.end(), {32, 96, 2848});
     for (int64_t n : lengths) {
       for (int64_t rows : {1, 15, 16, 37}) {
         for (int64_t tokens : {1, 7, 8, 9, 17, 38}) {

@@ -11,6 +11,10 @@ const parity::QuantGemm* GetStripGemm(int type) {
   switch (static_cast<tensor::DType>(type)) {
     case tensor::DType::kQ8_0:
       return &avx512::kStripQ8_0;
+    case tensor::DType::kQ5_0:
+      return &avx512::kStripQ5_0;
+    case tensor::DType::kQ4_0:
+      return &avx512::kStripQ4_0;
     case tensor::DType::kQ4_K:
       return &avx512::kStripQ4_K;
     case tensor::DType::kQ6_K:
@@ -24,6 +28,9 @@ int64_t MinStripTokens(int type) {
   switch (static_cast<tensor::DType>(type)) {
     case tensor::DType::kQ8_0:
       return 12;
+    case tensor::DType::kQ5_0:  // its parity product unpacks high bits per block and token
+    case tensor::DType::kQ4_0:
+      return 8;
     case tensor::DType::kQ4_K:
       return 20;
     default:  // Q6_K: its strip product carries an offset load per lane sum

@@ -24,7 +24,7 @@ namespace r1d::kernels::strip {
 int64_t MinStripTokens(int type);
 
 // Below every type's threshold: such batches always use the parity products.
-constexpr int64_t kBelowAnyStrip = 11;
+constexpr int64_t kBelowAnyStrip = 7;
 
 // The strip product for a weight type (tensor::DType value) on this CPU, or nullptr. Same
 // function table as the parity products (prepare each converted activation row once, then run
@@ -34,6 +34,8 @@ const parity::QuantGemm* GetStripGemm(int type);
 namespace avx512 {
 // AVX-512 F + BW + VNNI (strip_gemm_avx512.cc).
 extern const parity::QuantGemm kStripQ8_0;
+extern const parity::QuantGemm kStripQ5_0;
+extern const parity::QuantGemm kStripQ4_0;
 extern const parity::QuantGemm kStripQ4_K;
 extern const parity::QuantGemm kStripQ6_K;
 }  // namespace avx512
