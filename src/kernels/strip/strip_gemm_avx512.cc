@@ -33,6 +33,17 @@ constexpr int kRows = 16;  // weight rows per strip (one per 32-bit lane)
 
 int64_t RoundUp64(int64_t bytes) { return (bytes + 63) / 64 * 64; }
 
+// Strip bytes run per pass over the tokens (below L1's 48 KiB, leaving room for activations).
+constexpr int64_t kPassBytes = 32 * 1024;
+
+// The calling thread's buffer of saved float sums between passes, 64-byte aligned.
+float* StateBuffer(int64_t floats) {
+  thread_local std::vector<float> buffer;
+  if (buffer.size() < static_cast<size_t>(floats + 16)) buffer.resize(floats + 16);
+  const uintptr_t base = reinterpret_cast<uintptr_t>(buffer.data());
+  return buffer.data() + ((64 - base % 64) % 64) / sizeof(float);
+}
+
 // The calling thread's strip buffer, 64-byte aligned.
 uint8_t* StripBuffer(int64_t bytes) {
   thread_local std::vector<uint8_t> buffer;
@@ -123,6 +134,45 @@ __m512 HalvesToFloat(__m512i dwords, bool high) {
   return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dwords));
 }
 
+// One call of a format's tile: T tokens against blocks [b0, b1) of a packed strip. A strip
+// larger than L1 is run in passes over chunks of its blocks (every token per chunk), so the
+// float sums of a token are saved in `state` between passes and folded only after the last.
+struct TileArgs {
+  int64_t n;       // elements per row
+  int64_t b0, b1;  // blocks (super-blocks) of this pass
+  const uint8_t* strip;
+  const uint8_t* act;  // prepared activations of the tile's first token
+  int64_t act_stride;
+  float* state;  // the first token's saved sums; a token's are state_stride floats further
+  int64_t state_stride;
+  bool first, last;  // first pass: sums start at zero; last pass: fold and store to y
+  float* y;          // the first token's 16 outputs; a token's are y_stride floats further
+  int64_t y_stride;
+  __mmask16 mask;
+};
+
+template <int T, int V>
+void LoadSums(__m512 (&acc)[T][V], const TileArgs& a, int at) {
+#pragma GCC unroll 16
+  for (int t = 0; t < T; ++t) {
+#pragma GCC unroll 16
+    for (int v = 0; v < V; ++v) {
+      acc[t][v] = a.first ? _mm512_setzero_ps()
+                          : _mm512_load_ps(a.state + t * a.state_stride + (at + v) * 16);
+    }
+  }
+}
+
+template <int T, int V>
+void SaveSums(const __m512 (&acc)[T][V], const TileArgs& a, int at) {
+#pragma GCC unroll 16
+  for (int t = 0; t < T; ++t) {
+#pragma GCC unroll 16
+    for (int v = 0; v < V; ++v)
+      _mm512_store_ps(a.state + t * a.state_stride + (at + v) * 16, acc[t][v]);
+  }
+}
+
 // ---- Q8_0 weights x Q8_0 activations ----
 
 // Hsum8 of cpu_reference_order.h, lane by lane: the 8 accumulators of group l fold as
@@ -138,6 +188,8 @@ __m512 FoldLanes(const __m512* acc) {
 struct Q8_0 {
   using Block = BlockQ8_0;
   static constexpr int kTileTokens = 2;  // tokens whose lane sums stay in registers together
+  static constexpr int64_t kBlockElems = 32;
+  static constexpr int kStateVectors = 8;  // float sums per token kept between passes
   // Strip block: fp32 scales of the 16 rows, then 8 vectors of quants + 128.
   static constexpr int64_t kBlockBytes = 64 + 8 * 64;
 
@@ -196,16 +248,13 @@ struct Q8_0 {
   // Per block and lane l (quants 4l..4l+3): acc[l] = fma(dw * da, lane sum, acc[l]), as
   // LegacyDot does for each row.
   template <int T>
-  static void Tile(int64_t n, const uint8_t* strip, const uint8_t* act, int64_t act_stride,
-                   float* y, int64_t y_stride, __mmask16 mask) {
+  static void Tile(const TileArgs& a) {
+    const int64_t n = a.n, act_stride = a.act_stride;
+    const uint8_t *strip = a.strip, *act = a.act;
     const int64_t nb = n / 32;
     __m512 acc[T][8];
-#pragma GCC unroll 16
-    for (int t = 0; t < T; ++t) {
-#pragma GCC unroll 16
-      for (int l = 0; l < 8; ++l) acc[t][l] = _mm512_setzero_ps();
-    }
-    for (int64_t b = 0; b < nb; ++b) {
+    LoadSums(acc, a, 0);
+    for (int64_t b = a.b0; b < a.b1; ++b) {
       const uint8_t* blk = strip + b * kBlockBytes;
       const __m512 dw = _mm512_load_ps(blk);
       __m512i w[8];
@@ -226,8 +275,11 @@ struct Q8_0 {
         }
       }
     }
+    if (!a.last) return SaveSums(acc, a, 0);
 #pragma GCC unroll 16
-    for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * y_stride, mask, FoldLanes(acc[t]));
+    for (int t = 0; t < T; ++t) {
+      _mm512_mask_storeu_ps(a.y + t * a.y_stride, a.mask, FoldLanes(acc[t]));
+    }
   }
 };
 
@@ -297,6 +349,8 @@ struct Q8KActivations {
 
 struct Q4_K : Q8KActivations<4> {
   static constexpr int kTileTokens = 1;  // 8 lane sums of 2 tokens would spill (GCC 12)
+  static constexpr int64_t kBlockElems = 256;
+  static constexpr int kStateVectors = 12;  // 8 lanes + 4 min lanes
   // Strip super-block: fp32 d and dmin of the 16 rows; the 8 sub-block scales (low-half
   // vectors); the 8 mins as 4 vectors of int16 pairs; then 8 sub-blocks x 8 vectors of quants.
   static constexpr int64_t kScalesAt = 128;
@@ -371,18 +425,14 @@ struct Q4_K : Q8KActivations<4> {
   // sub-block) sums scale * lane sum over the sub-blocks in integers, then one FMA per
   // super-block; the 4 min lanes likewise; Hsum8 of the lanes plus the pairwise min fold.
   template <int T>
-  static void Tile(int64_t n, const uint8_t* strip, const uint8_t* act, int64_t act_stride,
-                   float* y, int64_t y_stride, __mmask16 mask) {
+  static void Tile(const TileArgs& a) {
+    const int64_t n = a.n, act_stride = a.act_stride;
+    const uint8_t *strip = a.strip, *act = a.act;
     const int64_t nsb = n / 256;
     __m512 acc[T][8], acc_min[T][4];
-#pragma GCC unroll 16
-    for (int t = 0; t < T; ++t) {
-#pragma GCC unroll 16
-      for (int l = 0; l < 8; ++l) acc[t][l] = _mm512_setzero_ps();
-#pragma GCC unroll 16
-      for (int k = 0; k < 4; ++k) acc_min[t][k] = _mm512_setzero_ps();
-    }
-    for (int64_t sb = 0; sb < nsb; ++sb) {
+    LoadSums(acc, a, 0);
+    LoadSums(acc_min, a, 8);
+    for (int64_t sb = a.b0; sb < a.b1; ++sb) {
       const uint8_t* blk = strip + sb * kBlockBytes;
       __m512i lanes[T][8];
 #pragma GCC unroll 16
@@ -428,17 +478,23 @@ struct Q4_K : Q8KActivations<4> {
         }
       }
     }
+    if (!a.last) {
+      SaveSums(acc, a, 0);
+      return SaveSums(acc_min, a, 8);
+    }
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
       const __m512 m = _mm512_add_ps(_mm512_add_ps(acc_min[t][0], acc_min[t][2]),
                                      _mm512_add_ps(acc_min[t][1], acc_min[t][3]));
-      _mm512_mask_storeu_ps(y + t * y_stride, mask, _mm512_add_ps(FoldLanes(acc[t]), m));
+      _mm512_mask_storeu_ps(a.y + t * a.y_stride, a.mask, _mm512_add_ps(FoldLanes(acc[t]), m));
     }
   }
 };
 
 struct Q6_K : Q8KActivations<64> {
   static constexpr int kTileTokens = 1;
+  static constexpr int64_t kBlockElems = 256;
+  static constexpr int kStateVectors = 8;
   // Strip super-block: fp32 d of the 16 rows; the 16 sub-block scales (low-half vectors); then
   // 8 chunks of 32 x 8 vectors of quants (0..63, the stored value + 32).
   static constexpr int64_t kScalesAt = 64;
@@ -505,16 +561,13 @@ struct Q6_K : Q8KActivations<64> {
   // DotQ6_K of cpu_reference_order.h for 16 rows: lane l of chunk c (32 quants) takes the
   // scale of sub-block 2c + l / 4; integer lanes over the super-block, one FMA, Hsum8.
   template <int T>
-  static void Tile(int64_t n, const uint8_t* strip, const uint8_t* act, int64_t act_stride,
-                   float* y, int64_t y_stride, __mmask16 mask) {
+  static void Tile(const TileArgs& a) {
+    const int64_t n = a.n, act_stride = a.act_stride;
+    const uint8_t *strip = a.strip, *act = a.act;
     const int64_t nsb = n / 256;
     __m512 acc[T][8];
-#pragma GCC unroll 16
-    for (int t = 0; t < T; ++t) {
-#pragma GCC unroll 16
-      for (int l = 0; l < 8; ++l) acc[t][l] = _mm512_setzero_ps();
-    }
-    for (int64_t sb = 0; sb < nsb; ++sb) {
+    LoadSums(acc, a, 0);
+    for (int64_t sb = a.b0; sb < a.b1; ++sb) {
       const uint8_t* blk = strip + sb * kBlockBytes;
       __m512i lanes[T][8];
 #pragma GCC unroll 16
@@ -551,8 +604,11 @@ struct Q6_K : Q8KActivations<64> {
         }
       }
     }
+    if (!a.last) return SaveSums(acc, a, 0);
 #pragma GCC unroll 16
-    for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * y_stride, mask, FoldLanes(acc[t]));
+    for (int t = 0; t < T; ++t) {
+      _mm512_mask_storeu_ps(a.y + t * a.y_stride, a.mask, FoldLanes(acc[t]));
+    }
   }
 };
 
@@ -560,8 +616,7 @@ struct Q6_K : Q8KActivations<64> {
 
 template <class Format>
 struct Strip {
-  using TileFn = void (*)(int64_t, const uint8_t*, const uint8_t*, int64_t, float*, int64_t,
-                          __mmask16);
+  using TileFn = void (*)(const TileArgs&);
 
   template <size_t... I>
   static constexpr auto MakeTiles(std::index_sequence<I...>) {
@@ -574,17 +629,38 @@ struct Strip {
     const int64_t act_stride = Format::PreparedBytes(n);
     const auto* act = static_cast<const uint8_t*>(prepared);
     uint8_t* strip = StripBuffer(Format::StripBytes(n));
+    const int64_t n_blocks = n / Format::kBlockElems;
+    // Blocks per pass: as many as stay in L1 with room for the activations (rows longer than
+    // that would stream the strip from L2 once per token).
+    const int64_t pass = std::max<int64_t>(1, kPassBytes / Format::kBlockBytes);
+    const int64_t state_stride = Format::kStateVectors * 16;
+    float* state = n_blocks > pass ? StateBuffer(n_tokens * state_stride) : nullptr;
     const int64_t n_tiles = (n_tokens + Format::kTileTokens - 1) / Format::kTileTokens;
     for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
       const int here = static_cast<int>(std::min<int64_t>(kRows, rows - r0));
-      const auto* rows_at = static_cast<const uint8_t*>(w) + r0 * w_row_bytes;
-      Format::Pack(n, rows_at, w_row_bytes, here, strip);
-      const auto mask = static_cast<__mmask16>((1u << here) - 1);
-      for (int64_t tile = 0; tile < n_tiles; ++tile) {
-        const int64_t t0 = tile * Format::kTileTokens;
-        const int64_t count = std::min<int64_t>(Format::kTileTokens, n_tokens - t0);
-        kTiles[count - 1](n, strip, act + t0 * act_stride, act_stride, y + t0 * y_stride + r0,
-                          y_stride, mask);
+      Format::Pack(n, static_cast<const uint8_t*>(w) + r0 * w_row_bytes, w_row_bytes, here, strip);
+      for (int64_t b0 = 0; b0 < n_blocks; b0 += pass) {
+        TileArgs args{n,
+                      b0,
+                      std::min(n_blocks, b0 + pass),
+                      strip,
+                      act,
+                      act_stride,
+                      state,
+                      state_stride,
+                      b0 == 0,
+                      b0 + pass >= n_blocks,
+                      y + r0,
+                      y_stride,
+                      static_cast<__mmask16>((1u << here) - 1)};
+        for (int64_t tile = 0; tile < n_tiles; ++tile) {
+          const int64_t t0 = tile * Format::kTileTokens;
+          const int64_t count = std::min<int64_t>(Format::kTileTokens, n_tokens - t0);
+          args.act = act + t0 * act_stride;
+          args.state = state + t0 * state_stride;
+          args.y = y + t0 * y_stride + r0;
+          kTiles[count - 1](args);
+        }
       }
     }
   }
