@@ -38,6 +38,7 @@ class Sampler {
   std::mt19937_64 rng_;
   std::vector<std::pair<float, int32_t>> candidates_;
   std::vector<double> weights_;
+  std::vector<float> scaled_;  // the uncut draw's weights
 };
 
 // The k most probable tokens of softmax(logits), most probable first: (id, probability).
