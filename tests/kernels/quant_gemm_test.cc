@@ -47,17 +47,8 @@ TEST(QuantGemm, EveryOutputMatchesThePortableDotBitForBit) {
           const std::vector<uint8_t> a = Activations(type, x, n, tokens);
           const int64_t w_row = tensor::RowBytes(type, n);
           const int64_t a_row = static_cast<int64_t>(a.size()) / tokens;
-          // Prepared rows at an offset of 64 bytes into the buffer (the alignment promised).
-          const int64_t p_row = gemm->prepared_row_bytes(n);
-          ASSERT_EQ(p_row % 64, 0);
-          std::vector<uint8_t> storage(static_cast<size_t>(p_row * tokens + 128));
-          uint8_t* prepared =
-              storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64);
-          for (int64_t t = 0; t < tokens; ++t) {
-            gemm->prepare_row(n, a.data() + t * a_row, prepared + t * p_row);
-          }
           std::vector<float> y(static_cast<size_t>(rows * tokens), -1.0f);
-          gemm->run(n, w.data(), w_row, rows, prepared, tokens, y.data(), rows);
+          RunBlocked(*gemm, n, w, w_row, rows, a, tokens, y.data(), rows);
           for (int64_t t = 0; t < tokens; ++t) {
             for (int64_t r = 0; r < rows; ++r) {
               const float want = portable(n, w.data() + r * w_row, a.data() + t * a_row);

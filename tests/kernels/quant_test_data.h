@@ -11,6 +11,7 @@
 #include "core/fp16.h"
 #include "kernels/ops.h"
 #include "kernels/parity/cpu_reference_order.h"
+#include "kernels/parity/quant_gemm.h"
 #include "tensor/dtype.h"
 #include "tensor/quant_blocks.h"
 
@@ -77,6 +78,23 @@ inline std::vector<float> RandomFloats(int64_t count, uint32_t seed) {
   std::vector<float> v(static_cast<size_t>(count));
   for (float& f : v) f = dist(rng);
   return v;
+}
+
+// Runs a blocked product on `tokens` converted activation rows (a, equal-sized rows): each
+// prepared once into a buffer at a 64-byte offset (the alignment promised), then
+// y[t * y_stride + r] for every weight row r. Checks the prepared row size is a multiple of 64.
+inline void RunBlocked(const parity::QuantGemm& gemm, int64_t n, const std::vector<uint8_t>& w,
+                       int64_t w_row, int64_t rows, const std::vector<uint8_t>& a, int64_t tokens,
+                       float* y, int64_t y_stride) {
+  const int64_t a_row = static_cast<int64_t>(a.size()) / tokens;
+  const int64_t p_row = gemm.prepared_row_bytes(n);
+  EXPECT_EQ(p_row % 64, 0);
+  std::vector<uint8_t> storage(static_cast<size_t>(p_row * tokens + 128));
+  uint8_t* prepared = storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64);
+  for (int64_t t = 0; t < tokens; ++t) {
+    gemm.prepare_row(n, a.data() + t * a_row, prepared + t * p_row);
+  }
+  gemm.run(n, w.data(), w_row, rows, prepared, tokens, y, y_stride);
 }
 
 }  // namespace r1d::kernels

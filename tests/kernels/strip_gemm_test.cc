@@ -64,20 +64,10 @@ TEST(StripGemm, EveryOutputMatchesThePortableDotBitForBit) {
           const std::vector<uint8_t> w = RandomWeights(type, n, rows, seed);
           const std::vector<uint8_t> a =
               Activations(type, RandomFloats(n * tokens, seed + 1), n, tokens);
-          const int64_t a_row = static_cast<int64_t>(a.size()) / tokens;
-          const int64_t p_row = gemm->prepared_row_bytes(n);
-          ASSERT_EQ(p_row % 64, 0);
-          std::vector<uint8_t> storage(static_cast<size_t>(p_row * tokens + 128));
-          uint8_t* prepared =
-              storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64);
-          for (int64_t t = 0; t < tokens; ++t) {
-            gemm->prepare_row(n, a.data() + t * a_row, prepared + t * p_row);
-          }
           // Outputs in a wider matrix: the product writes its rows and nothing else.
           const int64_t y_stride = rows + 3;
           std::vector<float> y(static_cast<size_t>(y_stride * tokens), -7.0f);
-          gemm->run(n, w.data(), tensor::RowBytes(type, n), rows, prepared, tokens, y.data(),
-                    y_stride);
+          RunBlocked(*gemm, n, w, tensor::RowBytes(type, n), rows, a, tokens, y.data(), y_stride);
           ExpectPortableBits(type, n, w, rows, a, Identity(tokens), y, y_stride, "run");
           for (int64_t t = 0; t < tokens; ++t) {
             for (int64_t r = rows; r < y_stride; ++r) ASSERT_EQ(y[t * y_stride + r], -7.0f);

@@ -170,6 +170,33 @@ inline __m512 FoldLanes(const __m512* acc) {
   return _mm512_add_ps(_mm512_add_ps(r0, r2), _mm512_add_ps(r1, r3));
 }
 
+// The end of a tile whose sums are 8 lanes per token: saved for the next pass, or folded
+// (Hsum8 order) and stored to the outputs after the last.
+template <int T>
+[[gnu::always_inline]] inline void FinishLanes(const __m512 (&acc)[T][8], const TileArgs& a) {
+  if (!a.last) return SaveSums(acc, a, 0);
+#pragma GCC unroll 16
+  for (int t = 0; t < T; ++t)
+    _mm512_mask_storeu_ps(a.y + t * a.y_stride, a.mask, FoldLanes(acc[t]));
+}
+
+// Integer lane sums of T tokens set to zero before a super-block.
+template <int T>
+[[gnu::always_inline]] inline void ZeroLanes(__m512i (&lanes)[T][8]) {
+#pragma GCC unroll 16
+  for (int t = 0; t < T; ++t) {
+#pragma GCC unroll 16
+    for (int l = 0; l < 8; ++l) lanes[t][l] = _mm512_setzero_si512();
+  }
+}
+
+// acc[l] = fma(d, lanes[l], acc[l]): a super-block's integer lane sums into a token's floats.
+[[gnu::always_inline]] inline void FmaLaneSums(__m512 d, const __m512i (&lanes)[8],
+                                               __m512 (&acc)[8]) {
+#pragma GCC unroll 16
+  for (int l = 0; l < 8; ++l) acc[l] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lanes[l]), acc[l]);
+}
+
 // Packs each 16-row strip of the call, then runs Format's token tiles over it.
 template <class Format>
 struct Strip {

@@ -134,11 +134,7 @@ struct Q4_K : Q8KActivations<4> {
     for (int64_t sb = a.b0; sb < a.b1; ++sb) {
       const uint8_t* blk = strip + sb * kBlockBytes;
       __m512i lanes[T][8];
-#pragma GCC unroll 16
-      for (int t = 0; t < T; ++t) {
-#pragma GCC unroll 16
-        for (int l = 0; l < 8; ++l) lanes[t][l] = _mm512_setzero_si512();
-      }
+      ZeroLanes(lanes);
 #pragma GCC unroll 8
       for (int j = 0; j < 8; ++j) {
         const uint8_t* q = blk + kQuantsAt + j * 8 * 64;
@@ -163,10 +159,7 @@ struct Q4_K : Q8KActivations<4> {
         const float da = Scale(at, nsb, sb);
         const __m512 d = _mm512_mul_ps(_mm512_set1_ps(da), dw);
         const __m512 dmin = _mm512_mul_ps(_mm512_set1_ps(-da), dmin_w);
-#pragma GCC unroll 16
-        for (int l = 0; l < 8; ++l) {
-          acc[t][l] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lanes[t][l]), acc[t][l]);
-        }
+        FmaLaneSums(d, lanes[t], acc[t]);
         const int32_t* pairs = Extra(at, nsb, sb);
 #pragma GCC unroll 16
         for (int k = 0; k < 4; ++k) {
@@ -269,11 +262,7 @@ struct Q6_K : Q8KActivations<64> {
     for (int64_t sb = a.b0; sb < a.b1; ++sb) {
       const uint8_t* blk = strip + sb * kBlockBytes;
       __m512i lanes[T][8];
-#pragma GCC unroll 16
-      for (int t = 0; t < T; ++t) {
-#pragma GCC unroll 16
-        for (int l = 0; l < 8; ++l) lanes[t][l] = _mm512_setzero_si512();
-      }
+      ZeroLanes(lanes);
 #pragma GCC unroll 8
       for (int c = 0; c < 8; ++c) {
         const uint8_t* q = blk + kQuantsAt + c * 8 * 64;
@@ -297,17 +286,10 @@ struct Q6_K : Q8KActivations<64> {
 #pragma GCC unroll 16
       for (int t = 0; t < T; ++t) {
         const __m512 d = _mm512_mul_ps(_mm512_set1_ps(Scale(act + t * act_stride, nsb, sb)), dw);
-#pragma GCC unroll 16
-        for (int l = 0; l < 8; ++l) {
-          acc[t][l] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lanes[t][l]), acc[t][l]);
-        }
+        FmaLaneSums(d, lanes[t], acc[t]);
       }
     }
-    if (!a.last) return SaveSums(acc, a, 0);
-#pragma GCC unroll 16
-    for (int t = 0; t < T; ++t) {
-      _mm512_mask_storeu_ps(a.y + t * a.y_stride, a.mask, FoldLanes(acc[t]));
-    }
+    FinishLanes(acc, a);
   }
 };
 

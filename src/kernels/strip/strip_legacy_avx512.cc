@@ -108,11 +108,7 @@ struct Q8_0 {
         }
       }
     }
-    if (!a.last) return SaveSums(acc, a, 0);
-#pragma GCC unroll 16
-    for (int t = 0; t < T; ++t) {
-      _mm512_mask_storeu_ps(a.y + t * a.y_stride, a.mask, FoldLanes(acc[t]));
-    }
+    FinishLanes(acc, a);
   }
 };
 
