@@ -32,7 +32,7 @@ constexpr int64_t kBelowAnyStrip = 7;
 const parity::QuantGemm* GetStripGemm(int type);
 
 namespace avx512 {
-// AVX-512 F + BW + VNNI (strip_gemm_avx512.cc).
+// AVX-512 F + BW + VNNI (strip_legacy_avx512.cc, strip_kquant_avx512.cc).
 extern const parity::QuantGemm kStripQ8_0;
 extern const parity::QuantGemm kStripQ5_0;
 extern const parity::QuantGemm kStripQ4_0;
