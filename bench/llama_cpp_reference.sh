@@ -48,7 +48,7 @@ if [[ ! -x "$bench_bin" ]]; then
   (cd "$tmp" && npm pack --silent "node-llama-cpp@$version" >/dev/null)
   tar -xzf "$tmp"/node-llama-cpp-*.tgz -C "$tmp"
   rm -rf "$dir/src"
-  git clone --quiet "$tmp/package/llama/gitRelease.bundle" "$dir/src"
+  git -c advice.detachedHead=false clone --quiet "$tmp/package/llama/gitRelease.bundle" "$dir/src"
   cp "$tmp/package/llama/llama.cpp.info.json" "$dir/" 2>/dev/null || true
   rm -rf "$tmp"
   cmake -S "$dir/src" -B "$dir/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
