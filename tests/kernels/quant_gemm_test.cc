@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -71,8 +72,10 @@ TEST(QuantGemm, MatMulMatchesThePortableDots) {
   for (DType type : kTypes) {
     const parity::VecDotFn portable = parity::GetPortableVecDot(static_cast<int>(type));
     const int64_t n = 768, rows = 53;
-    for (int64_t tokens :
-         {int64_t{1}, int64_t{6}, strip::kBelowAnyStrip}) {  // larger batches: strip_gemm_test
+    // Batches that take the parity products (larger ones: strip_gemm_test).
+    const int64_t below_strip =
+        std::min<int64_t>(21, strip::MinStripTokens(static_cast<int>(type)) - 1);
+    for (int64_t tokens : {int64_t{1}, int64_t{6}, below_strip}) {
       const std::vector<uint8_t> w = RandomWeights(type, n, rows, 77);
       const std::vector<float> x = RandomFloats(n * tokens, 78);
       const std::vector<uint8_t> a = Activations(type, x, n, tokens);

@@ -14,6 +14,7 @@
 
 #include "core/fp16.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/x86_helpers_inl.h"
 #include "tensor/quant_blocks.h"
 
 namespace r1d::kernels::avx512 {
@@ -26,11 +27,11 @@ using tensor::kQK_K;
 // 16 unsigned bytes as floats.
 __m512 BytesToFloat(__m128i bytes) { return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes)); }
 
-// The 32 bytes of `v` as two groups of 16 floats: scale * (q - offset), then - sub.
-void Store32(__m256i v, float scale, float sub, float offset, float* dst) {
-  const __m512 s = _mm512_set1_ps(scale), m = _mm512_set1_ps(sub), o = _mm512_set1_ps(offset);
-  const __m512 lo = _mm512_sub_ps(BytesToFloat(_mm256_castsi256_si128(v)), o);
-  const __m512 hi = _mm512_sub_ps(BytesToFloat(_mm256_extracti128_si256(v, 1)), o);
+// The 32 bytes of `v` as two groups of 16 floats: scale * q - sub (Q4_K's order).
+void Store32(__m256i v, float scale, float sub, float* dst) {
+  const __m512 s = _mm512_set1_ps(scale), m = _mm512_set1_ps(sub);
+  const __m512 lo = BytesToFloat(_mm256_castsi256_si128(v));
+  const __m512 hi = BytesToFloat(_mm256_extracti128_si256(v, 1));
   _mm512_storeu_ps(dst, _mm512_sub_ps(_mm512_mul_ps(s, lo), m));
   _mm512_storeu_ps(dst + 16, _mm512_sub_ps(_mm512_mul_ps(s, hi), m));
 }
@@ -42,49 +43,28 @@ void DequantizeRowQ4_K(const void* src, float* dst, int64_t n) {
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   for (int64_t i = 0; i < n / kQK_K; ++i, dst += kQK_K) {
     const float d = Fp16ToFp32(x[i].d), dmin = Fp16ToFp32(x[i].dmin);
-    const uint8_t* s = x[i].scales;
-    int sc[8], mn[8];
-    for (int j = 0; j < 4; ++j) {
-      sc[j] = s[j] & 63;
-      mn[j] = s[j + 4] & 63;
-      sc[j + 4] = (s[j + 8] & 0xF) | ((s[j] >> 6) << 4);
-      mn[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
-    }
+    uint8_t sc[8], mn[8];
+    UnpackScalesMinsK4(x[i].scales, sc, mn);
     for (int c = 0; c < 4; ++c) {
       const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qs + 32 * c));
       const __m256i lo = _mm256_and_si256(q, low4);
       const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
-      // As the reference: (d * scale) * q - dmin * min; the offset 0 subtracts exactly.
-      Store32(lo, d * static_cast<float>(sc[2 * c]), dmin * static_cast<float>(mn[2 * c]), 0.0f,
+      // As the reference: (d * scale) * q - dmin * min.
+      Store32(lo, d * static_cast<float>(sc[2 * c]), dmin * static_cast<float>(mn[2 * c]),
               dst + 64 * c);
       Store32(hi, d * static_cast<float>(sc[2 * c + 1]), dmin * static_cast<float>(mn[2 * c + 1]),
-              0.0f, dst + 64 * c + 32);
+              dst + 64 * c + 32);
     }
   }
 }
 
 void DequantizeRowQ6_K(const void* src, float* dst, int64_t n) {
   const auto* x = static_cast<const BlockQ6_K*>(src);
-  const __m256i low4 = _mm256_set1_epi8(0x0F);
-  const __m256i bits45 = _mm256_set1_epi8(0x30);
   for (int64_t i = 0; i < n / kQK_K; ++i, dst += kQK_K) {
     const float d = Fp16ToFp32(x[i].d);
     for (int h = 0; h < 2; ++h) {
-      const uint8_t* ql = x[i].ql + 64 * h;
-      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
-      const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
-      const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qh + 32 * h));
-      // Quants 32k + l of this half: a nibble of ql and bits 2k, 2k + 1 of qh (as 4, 5).
-      const __m256i q[4] = {
-          _mm256_or_si256(_mm256_and_si256(a, low4),
-                          _mm256_and_si256(_mm256_slli_epi16(qh, 4), bits45)),
-          _mm256_or_si256(_mm256_and_si256(b, low4),
-                          _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits45)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(a, 4), low4),
-                          _mm256_and_si256(qh, bits45)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), low4),
-                          _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45)),
-      };
+      __m256i q[4];
+      UnpackQ6KHalf(x[i].ql + 64 * h, x[i].qh + 32 * h, q);
       for (int k = 0; k < 4; ++k) {
         const int e = 128 * h + 32 * k;  // first element; sub-blocks e / 16 and e / 16 + 1
         const float s0 = d * static_cast<float>(x[i].scales[e / 16]);

@@ -84,8 +84,6 @@ float VecDotQ5_K(int64_t n, const void* w, const void* a) {
 float VecDotQ6_K(int64_t n, const void* w, const void* a) {
   const BlockQ6_K* x = static_cast<const BlockQ6_K*>(w);
   const BlockQ8_K* y = static_cast<const BlockQ8_K*>(a);
-  const __m256i m4 = _mm256_set1_epi8(0x0F);
-  const __m256i m2 = _mm256_set1_epi8(0x30);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kQK_K; ++i) {
     const int8_t* sc = x[i].scales;
@@ -95,19 +93,8 @@ float VecDotQ6_K(int64_t n, const void* w, const void* a) {
     const __m256i offset = _mm256_madd_epi16(scales16, Load32(y[i].bsums));
     __m256i sumi = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offset, 5));
     for (int h = 0; h < 2; ++h) {
-      const __m256i ql0 = Load32(x[i].ql + 64 * h);
-      const __m256i ql1 = Load32(x[i].ql + 64 * h + 32);
-      const __m256i qh = Load32(x[i].qh + 32 * h);
-      const __m256i q[4] = {
-          _mm256_or_si256(_mm256_and_si256(ql0, m4),
-                          _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2)),
-          _mm256_or_si256(_mm256_and_si256(ql1, m4),
-                          _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
-                          _mm256_and_si256(qh, m2)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
-                          _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2)),
-      };
+      __m256i q[4];
+      UnpackQ6KHalf(x[i].ql + 64 * h, x[i].qh + 32 * h, q);
       for (int g = 0; g < 4; ++g) {
         const int s = 8 * h + 2 * g;  // scales of elements 0-15 and 16-31 of this group
         const __m256i p = _mm256_maddubs_epi16(q[g], Load32(y[i].qs + 128 * h + 32 * g));

@@ -125,5 +125,23 @@ inline void UnpackScalesMinsK4(const uint8_t* packed, uint8_t* scales8, uint8_t*
   std::memcpy(mins8 + 4, &m47, 4);
 }
 
+// The 128 6-bit quants (0..63: stored + 32) of one half of a Q6_K super-block as 4 vectors
+// of 32: quants 32k + l take the low (k = 0, 1) or high (k = 2, 3) nibble of ql[l] (k even) or
+// ql[32 + l] (k odd), and bits 2k, 2k + 1 of qh[l] as bits 4, 5.
+inline void UnpackQ6KHalf(const uint8_t* ql, const uint8_t* qh, __m256i* q) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F), bits45 = _mm256_set1_epi8(0x30);
+  const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
+  const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
+  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh));
+  q[0] =
+      _mm256_or_si256(_mm256_and_si256(a, low4), _mm256_and_si256(_mm256_slli_epi16(h, 4), bits45));
+  q[1] =
+      _mm256_or_si256(_mm256_and_si256(b, low4), _mm256_and_si256(_mm256_slli_epi16(h, 2), bits45));
+  q[2] =
+      _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(a, 4), low4), _mm256_and_si256(h, bits45));
+  q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), low4),
+                         _mm256_and_si256(_mm256_srli_epi16(h, 2), bits45));
+}
+
 }  // namespace
 }  // namespace r1d::kernels

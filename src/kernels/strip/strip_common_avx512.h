@@ -212,8 +212,8 @@ struct Strip {
                   int64_t n_tokens, float* y, int64_t y_stride) {
     const int64_t act_stride = Format::PreparedBytes(n);
     const auto* act = static_cast<const uint8_t*>(prepared);
-    uint8_t* strip = StripBuffer(Format::StripBytes(n));
     const int64_t n_blocks = n / Format::kBlockElems;
+    uint8_t* strip = StripBuffer(n_blocks * Format::kBlockBytes);
     // Blocks per pass: as many as stay in L1 with room for the activations (rows longer than
     // that would stream the strip from L2 once per token).
     const int64_t pass = std::max<int64_t>(1, kPassBytes / Format::kBlockBytes);

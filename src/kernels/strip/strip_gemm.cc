@@ -1,5 +1,7 @@
 #include "kernels/strip/strip_gemm.h"
 
+#include <limits>
+
 #include "kernels/ops.h"
 #include "tensor/dtype.h"
 
@@ -33,8 +35,10 @@ int64_t MinStripTokens(int type) {
       return 8;
     case tensor::DType::kQ4_K:
       return 20;
-    default:  // Q6_K: its strip product carries an offset load per lane sum
+    case tensor::DType::kQ6_K:  // its strip product carries an offset load per lane sum
       return 48;
+    default:
+      return std::numeric_limits<int64_t>::max();
   }
 }
 

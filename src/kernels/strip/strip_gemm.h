@@ -20,11 +20,8 @@ namespace r1d::kernels::strip {
 // The smallest batch that takes the strip product of a weight type: where it overtakes the
 // parity product in bench/matmul_bench on a matrix streamed from memory (2 threads,
 // 1536 x 151936, the AVX-512 VNNI machine of bench/RESULTS.md). Below it, packing 16 rows
-// costs more than the strip saves.
+// costs more than the strip saves. Types without a strip product: never.
 int64_t MinStripTokens(int type);
-
-// Below every type's threshold: such batches always use the parity products.
-constexpr int64_t kBelowAnyStrip = 7;
 
 // The strip product for a weight type (tensor::DType value) on this CPU, or nullptr. Same
 // function table as the parity products (prepare each converted activation row once, then run

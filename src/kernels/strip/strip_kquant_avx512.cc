@@ -57,8 +57,6 @@ struct Q4_K : Q8KActivations<4> {
   static constexpr int64_t kQuantsAt = kMinsAt + 4 * 64;
   static constexpr int64_t kBlockBytes = kQuantsAt + 64 * 64;
 
-  static int64_t StripBytes(int64_t n) { return n / 256 * kBlockBytes; }
-
   static void Pack(int64_t n, const uint8_t* w, int64_t w_row_bytes, int rows, uint8_t* strip) {
     const StripRows s = MakeStripRows(w, w_row_bytes, rows);
     const __m512i low4 = _mm512_set1_epi8(0x0F);
@@ -192,8 +190,6 @@ struct Q6_K : Q8KActivations<64> {
   static constexpr int64_t kScalesAt = 64;
   static constexpr int64_t kQuantsAt = kScalesAt + 16 * 64;
   static constexpr int64_t kBlockBytes = kQuantsAt + 64 * 64;
-
-  static int64_t StripBytes(int64_t n) { return n / 256 * kBlockBytes; }
 
   static void Pack(int64_t n, const uint8_t* w, int64_t w_row_bytes, int rows, uint8_t* strip) {
     const StripRows s = MakeStripRows(w, w_row_bytes, rows);

@@ -26,8 +26,6 @@ struct Q8_0 {
   // Strip block: fp32 scales of the 16 rows, then 8 vectors of quants + 128.
   static constexpr int64_t kBlockBytes = 64 + 8 * 64;
 
-  static int64_t StripBytes(int64_t n) { return n / 32 * kBlockBytes; }
-
   // The 32 quants + 128 of the Q8_0 block at `block`.
   static __m256i Quants(const uint8_t* block) {
     const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2));
