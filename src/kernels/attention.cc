@@ -5,20 +5,14 @@
 #include <cmath>
 
 #include "core/fp16.h"
+#include "kernels/attention_f16_order.h"
 #include "kernels/ops.h"
 #include "kernels/parity/cpu_reference_order.h"
 
 namespace r1d::kernels {
 namespace {
 
-// llama.cpp (non-flash attention) pads the number of visible cache cells to a multiple of 32
-// and masks the extra ones; the padding decides which products go to the SIMD part and which
-// to the scalar tail of its F16 dot product, so we reproduce it.
-constexpr int64_t kKvPad = 32;
-
-}  // namespace
-
-namespace {
+using f16_order::kKvPad;
 
 // Per-thread buffers for one (query row, head) job.
 struct JobBuffers {
@@ -43,13 +37,10 @@ void AttendOne(const AttentionShape& shape, const AttentionEntry& e, int64_t t, 
   const int64_t n_kv_pad = (e.pos0 + e.n + kKvPad - 1) / kKvPad * kKvPad;
   // tinyBLAS takes the batch when there are 2+ tokens and its tiling fits both products.
   const bool tiny = e.n >= 2 && D % 16 == 0 && n_kv_pad % 16 == 0 && D % 4 == 0;
-  const size_t lanes = tiny ? 16 : 64;
   const KvView& kv = e.kv;
   float* scores = b.scores;
   uint16_t* q16 = b.q16;
   uint16_t* p16 = b.p16;
-  float* acc = b.acc;
-  float* fold = b.fold;
   const int64_t hk = h / group;
   const int64_t n_kv = e.pos0 + t + 1;  // causal: positions [0, pos0 + t]
   const float* qh = e.q + t * q_dim + h * D;
@@ -62,57 +53,10 @@ void AttendOne(const AttentionShape& shape, const AttentionEntry& e, int64_t t, 
     max = std::max(max, scores[j]);
   }
   // Softmax: the masked cells are exact zeros inside their 16-wide chunk.
-  fk.exp_row(scores, max, n_kv);
-  double sum = 0;
-  for (int64_t c = 0; c < n_kv; c += 16) {
-    float chunk[16] = {};
-    for (int64_t l = 0; l < 16 && c + l < n_kv; ++l) chunk[l] = scores[c + l];
-    sum += static_cast<double>(parity::Hsum16(chunk));
-  }
-  const float inv = static_cast<float>(1.0 / sum);
-  for (int64_t j = 0; j < n_kv; ++j) p16[j] = Fp32ToFp16(scores[j] * inv);
-
-  float* o = e.out + t * q_dim + h * D;
-  std::fill(acc, acc + lanes * D, 0.0f);
-  if (tiny) {
-    // One 16-lane FMA chain over the cells, then the lane tree sum.
-    for (int64_t j = 0; j < n_kv; ++j) {
-      const float p = Fp16ToFp32(p16[j]);
-      const uint16_t* v = kv.V(j) + hk * D;
-      fk.fma_f16_row(acc + (j % 16) * D, v, p, D);
-    }
-    float lane[16];
-    for (int64_t d = 0; d < D; ++d) {
-      for (int l = 0; l < 16; ++l) lane[l] = acc[l * D + d];
-      o[d] = parity::Hsum16(lane);
-    }
-    return;
-  }
-  // ggml_vec_dot_f16 over the padded cells: 4 x 16 lanes for whole 64-cell steps, the
-  // remaining cells added one by one in double.
-  const int64_t np = n_kv_pad & ~int64_t{63};
-  const int64_t n_simd = std::min(n_kv, np);
-  for (int64_t j = 0; j < n_simd; ++j) {
-    const float p = Fp16ToFp32(p16[j]);
-    const uint16_t* v = kv.V(j) + hk * D;
-    fk.fma_f16_row(acc + (j % 64) * D, v, p, D);
-  }
-  float lane[16];
-  for (int64_t d = 0; d < D; ++d) {
-    for (int l = 0; l < 16; ++l) {
-      const float s0 = acc[l * D + d], s1 = acc[(16 + l) * D + d];
-      const float s2 = acc[(32 + l) * D + d], s3 = acc[(48 + l) * D + d];
-      lane[l] = (s0 + s2) + (s1 + s3);
-    }
-    fold[d] = parity::Hsum16(lane);
-  }
-  for (int64_t d = 0; d < D; ++d) {
-    double s = fold[d];
-    for (int64_t j = n_simd; j < n_kv; ++j) {
-      s += static_cast<double>(Fp16ToFp32(kv.V(j)[hk * D + d]) * Fp16ToFp32(p16[j]));
-    }
-    o[d] = static_cast<float>(s);
-  }
+  f16_order::SoftmaxToF16(fk, scores, max, n_kv, p16);
+  f16_order::WeightedSumF16(
+      fk, tiny, p16, n_kv, n_kv_pad, [&](int64_t j) { return kv.V(j) + hk * D; }, D, b.acc, b.fold,
+      e.out + t * q_dim + h * D);
 }
 
 }  // namespace

@@ -4,29 +4,14 @@
 #include <cmath>
 
 #include "core/fp16.h"
+#include "kernels/attention_f16_order.h"
 #include "kernels/parity/cpu_reference_order.h"
 
 namespace r1d::kernels {
 namespace {
 
-// llama.cpp (non-flash attention) pads the visible cache cells to a multiple of 32; the padding
-// decides which products its F16 dot product does in SIMD and which in the scalar tail.
-constexpr int64_t kKvPad = 32;
-
-// p = softmax(scores[0..n_kv) ) written as F16 into p16, with llama.cpp's exp and summation
-// (16-wide chunks, each chunk's sum added in double).
-void SoftmaxToF16(const parity::FloatKernels& fk, float* scores, float max, int64_t n_kv,
-                  uint16_t* p16) {
-  fk.exp_row(scores, max, n_kv);
-  double sum = 0;
-  for (int64_t c = 0; c < n_kv; c += 16) {
-    float chunk[16] = {};
-    for (int64_t l = 0; l < 16 && c + l < n_kv; ++l) chunk[l] = scores[c + l];
-    sum += static_cast<double>(parity::Hsum16(chunk));
-  }
-  const float inv = static_cast<float>(1.0 / sum);
-  for (int64_t j = 0; j < n_kv; ++j) p16[j] = Fp32ToFp16(scores[j] * inv);
-}
+using f16_order::kKvPad;
+using f16_order::SoftmaxToF16;
 
 }  // namespace
 
@@ -69,42 +54,9 @@ void CausalAttentionKv(ThreadPool& pool, const MlaShape& shape, const Decompress
       SoftmaxToF16(fk, scores, max, n_kv, p16);
 
       float* o = out + t * o_dim + h * dv;
-      std::fill(acc, acc + lanes * dv, 0.0f);
-      auto v_row = [&](int64_t j) { return kv.v + j * kv.v_stride + h * dv; };
-      if (tiny_kqv) {
-        for (int64_t j = 0; j < n_kv; ++j) {
-          fk.fma_f16_row(acc + (j % 16) * dv, v_row(j), Fp16ToFp32(p16[j]), dv);
-        }
-        float lane[16];
-        for (int64_t d = 0; d < dv; ++d) {
-          for (int l = 0; l < 16; ++l) lane[l] = acc[l * dv + d];
-          o[d] = parity::Hsum16(lane);
-        }
-      } else {
-        // ggml_vec_dot_f16: 4 x 16 lanes over whole 64-cell steps, the rest one by one in
-        // double.
-        const int64_t np = n_kv_pad & ~int64_t{63};
-        const int64_t n_simd = std::min(n_kv, np);
-        for (int64_t j = 0; j < n_simd; ++j) {
-          fk.fma_f16_row(acc + (j % 64) * dv, v_row(j), Fp16ToFp32(p16[j]), dv);
-        }
-        float lane[16];
-        for (int64_t d = 0; d < dv; ++d) {
-          for (int l = 0; l < 16; ++l) {
-            const float s0 = acc[l * dv + d], s1 = acc[(16 + l) * dv + d];
-            const float s2 = acc[(32 + l) * dv + d], s3 = acc[(48 + l) * dv + d];
-            lane[l] = (s0 + s2) + (s1 + s3);
-          }
-          fold[d] = parity::Hsum16(lane);
-        }
-        for (int64_t d = 0; d < dv; ++d) {
-          double s = fold[d];
-          for (int64_t j = n_simd; j < n_kv; ++j) {
-            s += static_cast<double>(Fp16ToFp32(v_row(j)[d]) * Fp16ToFp32(p16[j]));
-          }
-          o[d] = static_cast<float>(s);
-        }
-      }
+      f16_order::WeightedSumF16(
+          fk, tiny_kqv, p16, n_kv, n_kv_pad,
+          [&](int64_t j) { return kv.v + j * kv.v_stride + h * dv; }, dv, acc, fold, o);
     }
   });
 }
