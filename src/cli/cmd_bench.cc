@@ -23,6 +23,7 @@ struct BenchFlags {
   int reps = 3;
   std::vector<int> batches;
   bool json = false;
+  bool no_pack = false;
 };
 
 struct Stats {
@@ -45,8 +46,21 @@ double Seconds(std::chrono::steady_clock::time_point a, std::chrono::steady_cloc
 int RunBench(const BenchFlags& flags) {
   auto model_path = store::ResolveModelPath(flags.model);
   if (!model_path.ok()) return Fail(model_path.status().message());
-  auto model = models::LoadModel(*model_path);
+  models::LoadOptions load;
+  load.pack_weights = !flags.no_pack;
+  const auto load_start = std::chrono::steady_clock::now();
+  auto model = models::LoadModel(*model_path, load);
   if (!model.ok()) return Fail(model.status().message());
+  const kernels::PackStats& packed = (*model)->pack_stats();
+  std::fprintf(stderr, "loaded in %.2f s; %lld matrices packed (%.1f MiB)",
+               Seconds(load_start, std::chrono::steady_clock::now()),
+               static_cast<long long>(packed.matrices),
+               static_cast<double>(packed.bytes) / 1048576);
+  if (packed.over_budget > 0) {
+    std::fprintf(stderr, ", %lld left in the file layout for lack of memory",
+                 static_cast<long long>(packed.over_budget));
+  }
+  std::fprintf(stderr, "\n");
   const models::ModelInfo& info = (*model)->info();
   const int threads = ThreadPool::ResolveCount(flags.threads);
   ThreadPool pool(threads);
@@ -178,6 +192,9 @@ const CommandRegistrar kRegistrar(
           ->delimiter(',')
           ->check(CLI::Range(1, 512));
       sub.add_flag("--json", flags->json, "Print a JSON array instead of a table");
+      sub.add_flag("--no-pack", flags->no_pack,
+                   "Compute on the weights as stored in the file instead of packing them at "
+                   "load (for comparison; results are the same bits)");
       return [flags] { return RunBench(*flags); };
     });
 

@@ -19,6 +19,9 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // Unmaps this process's pages of the whole pages inside [p, p + bytes): resident memory
+  // shrinks, the page cache keeps the data, and a later read faults it back in.
+  void ReleasePages(const void* p, size_t bytes) const;
 
  private:
   MappedFile() = default;

@@ -576,6 +576,10 @@ Result<std::unique_ptr<GgufFile>> GgufFile::Open(const std::string& path) {
   return file;
 }
 
+void GgufFile::ReleasePages(const void* p, size_t bytes) const {
+  if (mapping_ != nullptr) mapping_->ReleasePages(p, bytes);
+}
+
 Result<std::unique_ptr<GgufFile>> GgufFile::Parse(const uint8_t* data, size_t size,
                                                   std::string display_name) {
   std::unique_ptr<GgufFile> file(new GgufFile());  // private constructor: no make_unique

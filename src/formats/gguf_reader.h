@@ -111,6 +111,11 @@ class GgufFile {
   Result<bool> GetBoolOr(std::string_view key, bool fallback) const;
   Result<std::string> GetStringOr(std::string_view key, std::string fallback) const;
 
+  // Drops this process's pages of [p, p + bytes) (inside the data) from the mapping of an
+  // opened file (the page cache keeps them; a later read maps them again); nothing for a
+  // parsed buffer. For tensors that were copied elsewhere (packed weights).
+  void ReleasePages(const void* p, size_t bytes) const;
+
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
   const GgufTensorInfo* FindTensor(std::string_view name) const;
 

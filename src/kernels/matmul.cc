@@ -6,6 +6,7 @@
 #include "kernels/ops.h"
 #include "kernels/parity/cpu_reference_order.h"
 #include "kernels/parity/quant_gemm.h"
+#include "kernels/strip/packed_gemm.h"
 #include "kernels/strip/strip_gemm.h"
 
 namespace r1d::kernels {
@@ -13,6 +14,7 @@ namespace {
 
 // Rows handed to a thread at a time: big enough to amortize scheduling, small enough that the
 // weight rows stay in cache while every token of the batch uses them.
+// A multiple of the 16-row strips of packed weights, so every tile starts at a strip.
 constexpr int64_t kRowTile = 16;
 
 using tensor::DType;
@@ -57,11 +59,13 @@ RowDot ChooseRowDot(const WeightView& w, int64_t n_tokens) {
 
 namespace {
 
-// The blocked product for this weight type and batch: the strip products from
-// strip::MinStripTokens(type) tokens up, the bit-identical parity products below that (and where no
-// strip product exists), nullptr where neither exists. Preparing and running must agree, so both
-// ask here with the same token count.
-const parity::QuantGemm* ChooseGemm(DType type, int64_t n_tokens) {
+// The blocked product for this weight and batch: the product on its packed copy where it has
+// one; else the strip products from strip::MinStripTokens(type) tokens up, the bit-identical
+// parity products below that (and where no strip product exists), nullptr where neither exists.
+// Preparing and running must agree, so both ask here with the same token count.
+const parity::QuantGemm* ChooseGemm(const WeightView& w, int64_t n_tokens) {
+  const DType type = w.type;
+  if (w.packed != nullptr) return strip::GetPackedGemm(static_cast<int>(type));
   if (n_tokens >= strip::MinStripTokens(static_cast<int>(type))) {
     if (const parity::QuantGemm* gemm = strip::GetStripGemm(static_cast<int>(type))) return gemm;
   }
@@ -110,7 +114,7 @@ void MatMul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tok
   const int64_t act_row_bytes = tensor::RowBytes(wk->vec_dot_type, w.n_in);
   // llama.cpp's x86 Q8_0 activation quantizer rounds differently from the reference one.
   auto quantize = wk->vec_dot_type == DType::kQ8_0 ? parity::QuantizeRowQ8_0 : ak->quantize_row;
-  if (const parity::QuantGemm* gemm = ChooseGemm(w.type, n_tokens)) {
+  if (const parity::QuantGemm* gemm = ChooseGemm(w, n_tokens)) {
     BlockedMatMul(pool, *gemm, w, x, n_tokens, y, scratch, quantize, act_row_bytes);
     return;
   }
@@ -159,7 +163,7 @@ bool HasBlockedProduct(tensor::DType type) {
 
 const uint8_t* PrepareActivations(const WeightView& w, const uint8_t* act, int64_t act_row_bytes,
                                   const int32_t* rows, int64_t n_tokens, MatMulScratch& scratch) {
-  const parity::QuantGemm* gemm = ChooseGemm(w.type, n_tokens);
+  const parity::QuantGemm* gemm = ChooseGemm(w, n_tokens);
   if (gemm == nullptr) return nullptr;
   const int64_t prepared_row = gemm->prepared_row_bytes(w.n_in);
   uint8_t* prepared = PreparedBuffer(scratch, prepared_row, n_tokens);
@@ -184,13 +188,15 @@ void RunPreparedProducts(ThreadPool& pool, const PreparedProduct* products, int6
     for (int64_t tile = begin; tile < end;) {
       while (tile >= first + tiles(products[i])) first += tiles(products[i++]);
       const PreparedProduct& p = products[i];
-      const parity::QuantGemm* gemm = ChooseGemm(p.w.type, p.n_tokens);
+      const parity::QuantGemm* gemm = ChooseGemm(p.w, p.n_tokens);
       const int64_t last = std::min(end, first + tiles(p));
       const int64_t r0 = (tile - first) * kRowTile;
       const int64_t r1 = std::min(p.w.n_out, (last - first) * kRowTile);
-      const int64_t w_row_bytes = p.w.row_bytes();
-      gemm->run(p.w.n_in, static_cast<const uint8_t*>(p.w.data) + r0 * w_row_bytes, w_row_bytes,
-                r1 - r0, p.prepared, p.n_tokens, p.y + r0, p.w.n_out);
+      const bool packed = p.w.packed != nullptr;
+      const int64_t w_row_bytes = packed ? p.w.packed_row_bytes : p.w.row_bytes();
+      const auto* base = static_cast<const uint8_t*>(packed ? p.w.packed : p.w.data);
+      gemm->run(p.w.n_in, base + r0 * w_row_bytes, w_row_bytes, r1 - r0, p.prepared, p.n_tokens,
+                p.y + r0, p.w.n_out);
       tile = last;
     }
   });

@@ -8,12 +8,16 @@
 
 namespace r1d::kernels {
 
-// A 2-D weight as stored in GGUF: n_out rows of n_in contiguous elements of `type`.
+// A 2-D weight as stored in GGUF: n_out rows of n_in contiguous elements of `type`; and, when
+// it was packed at load (weight_packing.h), the packed copy the matrix products use instead
+// (every output the same bits).
 struct WeightView {
   const void* data = nullptr;
   tensor::DType type = tensor::DType::kF32;
   int64_t n_in = 0;
   int64_t n_out = 0;
+  const void* packed = nullptr;  // strip::PackStrips layout, or null
+  int64_t packed_row_bytes = 0;  // strip::PackedRowBytes
   int64_t row_bytes() const { return tensor::RowBytes(type, n_in); }
 };
 

@@ -33,6 +33,10 @@ class Deepseek2Model : public Model {
   int64_t KvBytesPerToken() const override { return hp_.n_layer * MlaCacheRowBytes(hp_); }
   Status ForwardBatch(ThreadPool& pool, const BatchEntry* entries, int64_t n_entries) override;
 
+ protected:
+  const formats::GgufFile& file() const override { return *file_; }
+  std::vector<kernels::PackRequest> MatricesToPack() override;
+
  private:
   Status LoadLayer(WeightLoader& w, const formats::GgufFile& f, int64_t i);
 
@@ -99,6 +103,30 @@ Status Deepseek2Model::LoadLayer(WeightLoader& w, const formats::GgufFile& f, in
   }
   layers_.push_back(L);
   return Status::Ok();
+}
+
+// Not token_embd (rows read one token at a time) and not attn_kv_b (read as floats by the
+// absorbed attention). The expert stacks come last: where memory is short they are the ones
+// left unpacked, memory-mapped from the page cache.
+std::vector<kernels::PackRequest> Deepseek2Model::MatricesToPack() {
+  std::vector<kernels::PackRequest> out{{&output_}};
+  for (Layer& L : layers_) {
+    MlaWeights& a = L.attn;
+    for (WeightView* w : {&a.wq, &a.wq_a, &a.wq_b, &a.wkv_a, &a.wo, &L.gate, &L.up, &L.down}) {
+      if (w->data != nullptr) out.push_back({w});
+    }
+    if (!L.dense && L.moe.has_shared) {
+      for (WeightView* w : {&L.moe.gate_sh, &L.moe.up_sh, &L.moe.down_sh}) out.push_back({w});
+    }
+  }
+  for (Layer& L : layers_) {
+    if (L.dense) continue;
+    for (ExpertTensor* e : {&L.moe.gate, &L.moe.up, &L.moe.down}) {
+      // Expert e's packed rows start at a strip only when n_out is a multiple of 16.
+      if (e->first.n_out % 16 == 0) out.push_back({&e->first, e->n_expert * e->first.n_out});
+    }
+  }
+  return out;
 }
 
 Result<std::unique_ptr<Model>> Deepseek2Model::Load(std::unique_ptr<formats::GgufFile> file,

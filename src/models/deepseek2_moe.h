@@ -15,13 +15,18 @@
 namespace r1d::models {
 
 // A 3-D expert tensor {n_in, n_out, n_expert}: expert e is the n_out x n_in matrix starting at
-// data + e * n_out * row_bytes.
+// data + e * n_out * row_bytes (and, packed as one stack of rows, at packed + e * n_out *
+// packed_row_bytes).
 struct ExpertTensor {
   kernels::WeightView first;  // expert 0
   int64_t n_expert = 0;
   kernels::WeightView Expert(int64_t e) const {
     kernels::WeightView w = first;
     w.data = static_cast<const uint8_t*>(first.data) + e * first.n_out * first.row_bytes();
+    if (first.packed != nullptr) {
+      w.packed =
+          static_cast<const uint8_t*>(first.packed) + e * first.n_out * first.packed_row_bytes;
+    }
     return w;
   }
 };

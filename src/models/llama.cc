@@ -122,6 +122,18 @@ class LlamaModel : public Model {
 
   Status ForwardBatch(ThreadPool& pool, const BatchEntry* entries, int64_t n_entries) override;
 
+ protected:
+  const formats::GgufFile& file() const override { return *file_; }
+  std::vector<kernels::PackRequest> MatricesToPack() override {
+    // Not token_embd: its rows are read one token at a time (a tied output gets its own view).
+    std::vector<kernels::PackRequest> out{{&output_}};
+    for (Layer& L : layers_) {
+      for (WeightView* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down})
+        out.push_back({w});
+    }
+    return out;
+  }
+
  private:
   std::unique_ptr<formats::GgufFile> file_;
   HParams hp_;

@@ -1,17 +1,64 @@
 #include "models/model.h"
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
 #include "core/checked_math.h"
 #include "models/deepseek2.h"
 #include "models/llama.h"
 
 namespace r1d::models {
 
-Result<std::unique_ptr<Model>> LoadModel(std::unique_ptr<formats::GgufFile> file) {
+namespace {
+
+// What the packed copies may take: three quarters of the memory available now (page cache
+// included: the packed matrices' own file pages are handed back). A model larger than that
+// keeps its last matrices (the expert stacks) mapped from the file.
+int64_t PackBudget() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string line;
+  while (std::getline(meminfo, line)) {
+    long long kib = 0;
+    if (std::sscanf(line.c_str(), "MemAvailable: %lld kB", &kib) == 1) return kib * 1024 / 4 * 3;
+  }
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page_size = ::sysconf(_SC_PAGE_SIZE);
+  return static_cast<int64_t>(pages) * page_size / 2;
+}
+
+Result<std::unique_ptr<Model>> LoadArchitecture(std::unique_ptr<formats::GgufFile> file) {
   R1D_ASSIGN_OR_RETURN(std::string arch, file->GetString("general.architecture"));
   if (arch == "llama" || arch == "qwen2") return LoadLlamaFamily(std::move(file));
   if (arch == "deepseek2") return LoadDeepseek2(std::move(file));
   return Status::Error(file->name() + ": architecture '" + arch +
                        "' is not supported (supported: llama, qwen2, deepseek2)");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Model>> LoadModel(std::unique_ptr<formats::GgufFile> file,
+                                         const LoadOptions& options) {
+  R1D_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadArchitecture(std::move(file)));
+  if (options.pack_weights) {
+    ThreadPool pool(0);
+    R1D_RETURN_IF_ERROR(model->PackWeights(pool));
+  }
+  return model;
+}
+
+Status Model::PackWeights(ThreadPool& pool) {
+  if (packed_ != nullptr) return Status::Ok();
+  std::vector<kernels::PackRequest> requests = MatricesToPack();
+  R1D_ASSIGN_OR_RETURN(packed_, kernels::PackWeights(pool, requests, &pack_stats_, PackBudget()));
+  for (const kernels::PackRequest& req : requests) {
+    const kernels::WeightView& w = *req.w;
+    if (w.packed == nullptr) continue;
+    const int64_t rows = req.rows > 0 ? req.rows : w.n_out;
+    file().ReleasePages(w.data, static_cast<size_t>(rows * w.row_bytes()));
+  }
+  return Status::Ok();
 }
 
 namespace {
@@ -42,9 +89,9 @@ Result<std::unique_ptr<SequenceState>> Model::NewSequence(int64_t n_ctx) const {
   return state;
 }
 
-Result<std::unique_ptr<Model>> LoadModel(const std::string& path) {
+Result<std::unique_ptr<Model>> LoadModel(const std::string& path, const LoadOptions& options) {
   R1D_ASSIGN_OR_RETURN(auto file, formats::GgufFile::Open(path));
-  return LoadModel(std::move(file));
+  return LoadModel(std::move(file), options);
 }
 
 }  // namespace r1d::models

@@ -6,9 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "core/anon_buffer.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
 #include "formats/gguf_reader.h"
+#include "kernels/weight_packing.h"
 #include "models/kv_pool.h"
 
 namespace r1d::models {
@@ -61,11 +63,33 @@ class Model {
   // once for all their tokens. Each entry behaves exactly as its own Forward would; all entries
   // are validated before anything runs, so an error leaves every state untouched.
   virtual Status ForwardBatch(ThreadPool& pool, const BatchEntry* entries, int64_t n_entries) = 0;
+
+  // Packs the weight matrices once into the layout of kernels/weight_packing.h (LoadModel does
+  // this unless told not to): every product then runs on the packed copy, with the same
+  // results. The file pages of packed matrices are handed back to the page cache, so memory
+  // use stays about the file's size.
+  Status PackWeights(ThreadPool& pool);
+  const kernels::PackStats& pack_stats() const { return pack_stats_; }
+
+ protected:
+  // The file the weights are mapped from, and the matrices the products read.
+  virtual const formats::GgufFile& file() const = 0;
+  virtual std::vector<kernels::PackRequest> MatricesToPack() = 0;
+
+ private:
+  std::unique_ptr<AnonBuffer> packed_;
+  kernels::PackStats pack_stats_;
+};
+
+struct LoadOptions {
+  // Pack the weight matrices at load (Model::PackWeights), using every core for it.
+  bool pack_weights = true;
 };
 
 // Opens the GGUF, reads the architecture and builds the model. The GgufFile stays alive inside
 // the model (weights point into its mapping).
-Result<std::unique_ptr<Model>> LoadModel(const std::string& path);
-Result<std::unique_ptr<Model>> LoadModel(std::unique_ptr<formats::GgufFile> file);
+Result<std::unique_ptr<Model>> LoadModel(const std::string& path, const LoadOptions& options = {});
+Result<std::unique_ptr<Model>> LoadModel(std::unique_ptr<formats::GgufFile> file,
+                                         const LoadOptions& options = {});
 
 }  // namespace r1d::models

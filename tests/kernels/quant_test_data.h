@@ -97,4 +97,30 @@ inline void RunBlocked(const parity::QuantGemm& gemm, int64_t n, const std::vect
   gemm.run(n, w.data(), w_row, rows, prepared, tokens, y, y_stride);
 }
 
+// Checks y[t * y_stride + r] against the portable dot of weight row r and activation row
+// pick[t], bit for bit.
+inline void ExpectPortableBits(tensor::DType type, int64_t n, const std::vector<uint8_t>& w,
+                               int64_t rows, const std::vector<uint8_t>& a,
+                               const std::vector<int32_t>& pick, const std::vector<float>& y,
+                               int64_t y_stride, const char* what) {
+  const parity::VecDotFn portable = parity::GetPortableVecDot(static_cast<int>(type));
+  const int64_t w_row = tensor::RowBytes(type, n);
+  const int64_t a_row = tensor::RowBytes(GetKernels(type)->vec_dot_type, n);
+  for (size_t t = 0; t < pick.size(); ++t) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const float want = portable(n, w.data() + r * w_row, a.data() + pick[t] * a_row);
+      const float got = y[t * y_stride + r];
+      ASSERT_EQ(FloatToBits(want), FloatToBits(got))
+          << what << " " << tensor::DTypeName(type) << " n " << n << " rows " << rows << " tokens "
+          << pick.size() << " at r " << r << " t " << t << ": " << want << " vs " << got;
+    }
+  }
+}
+
+inline std::vector<int32_t> Identity(int64_t count) {
+  std::vector<int32_t> v(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) v[i] = static_cast<int32_t>(i);
+  return v;
+}
+
 }  // namespace r1d::kernels

@@ -136,7 +136,20 @@ struct TileArgs {
   float* y;          // the first token's 16 outputs; a token's are y_stride floats further
   int64_t y_stride;
   __mmask16 mask;
+  bool first_tile;  // the pass's first token tile: the one that streams the strip from memory
 };
+
+// Prefetches the block `ahead` blocks after `block` (of block_bytes) into L1 when this tile
+// streams the strip: one sequential stream per thread is more than the hardware prefetchers
+// keep enough requests in flight for. Prefetches never fault, so running past the end of
+// the strip (into the next one, or past the buffer) is harmless.
+[[gnu::always_inline]] inline void PrefetchAhead(const TileArgs& a, const uint8_t* block,
+                                                 int64_t block_bytes, int64_t ahead) {
+  if (!a.first_tile) return;
+  const uint8_t* p = block + ahead * block_bytes;
+  for (int64_t at = 0; at < block_bytes; at += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(p + at), _MM_HINT_T0);
+}
 
 template <int T, int V>
 void LoadSums(__m512 (&acc)[T][V], const TileArgs& a, int at) {
@@ -197,55 +210,77 @@ template <int T>
   for (int l = 0; l < 8; ++l) acc[l] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lanes[l]), acc[l]);
 }
 
-// Packs each 16-row strip of the call, then runs Format's token tiles over it.
+// Runs Format's token tiles over one packed 16-row strip (Format::kBlockBytes per block), in
+// passes over chunks of its blocks that stay in L1 with room for the activations (rows longer
+// than that would stream the strip from L2 once per token tile).
 template <class Format>
-struct Strip {
+void RunStrip(int64_t n, const uint8_t* strip, int here, const uint8_t* act, int64_t n_tokens,
+              float* y, int64_t y_stride) {
   using TileFn = void (*)(const TileArgs&);
-
-  template <size_t... I>
-  static constexpr auto MakeTiles(std::index_sequence<I...>) {
+  static constexpr auto kTiles = []<size_t... I>(std::index_sequence<I...>) {
     return std::array<TileFn, sizeof...(I)>{&Format::template Tile<static_cast<int>(I) + 1>...};
   }
-  static constexpr auto kTiles = MakeTiles(std::make_index_sequence<Format::kTileTokens>());
+  (std::make_index_sequence<Format::kTileTokens>());
+  const int64_t act_stride = Format::PreparedBytes(n);
+  const int64_t n_blocks = n / Format::kBlockElems;
+  const int64_t pass = std::max<int64_t>(1, kPassBytes / Format::kBlockBytes);
+  const int64_t state_stride = Format::kStateVectors * 16;
+  float* state = n_blocks > pass ? StateBuffer(n_tokens * state_stride) : nullptr;
+  const int64_t n_tiles = (n_tokens + Format::kTileTokens - 1) / Format::kTileTokens;
+  for (int64_t b0 = 0; b0 < n_blocks; b0 += pass) {
+    const int64_t b1 = std::min(n_blocks, b0 + pass);
+    TileArgs args{n,
+                  b0,
+                  b1,
+                  strip,
+                  act,
+                  act_stride,
+                  state,
+                  state_stride,
+                  b0 == 0,
+                  b1 == n_blocks,
+                  y,
+                  y_stride,
+                  static_cast<__mmask16>((1u << here) - 1),
+                  true};
+    for (int64_t tile = 0; tile < n_tiles; ++tile) {
+      args.first_tile = tile == 0;
+      const int64_t t0 = tile * Format::kTileTokens;
+      const int64_t count = std::min<int64_t>(Format::kTileTokens, n_tokens - t0);
+      args.act = act + t0 * act_stride;
+      args.state = state + t0 * state_stride;
+      args.y = y + t0 * y_stride;
+      kTiles[count - 1](args);
+    }
+  }
+}
 
+// Packs each 16-row strip of the call from the file layout into the thread's buffer, then runs
+// Format's token tiles over it.
+template <class Format>
+struct Strip {
   static void Run(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* prepared,
                   int64_t n_tokens, float* y, int64_t y_stride) {
-    const int64_t act_stride = Format::PreparedBytes(n);
-    const auto* act = static_cast<const uint8_t*>(prepared);
-    const int64_t n_blocks = n / Format::kBlockElems;
-    uint8_t* strip = StripBuffer(n_blocks * Format::kBlockBytes);
-    // Blocks per pass: as many as stay in L1 with room for the activations (rows longer than
-    // that would stream the strip from L2 once per token).
-    const int64_t pass = std::max<int64_t>(1, kPassBytes / Format::kBlockBytes);
-    const int64_t state_stride = Format::kStateVectors * 16;
-    float* state = n_blocks > pass ? StateBuffer(n_tokens * state_stride) : nullptr;
-    const int64_t n_tiles = (n_tokens + Format::kTileTokens - 1) / Format::kTileTokens;
+    uint8_t* strip = StripBuffer(n / Format::kBlockElems * Format::kBlockBytes);
     for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
       const int here = static_cast<int>(std::min<int64_t>(kRows, rows - r0));
       Format::Pack(n, static_cast<const uint8_t*>(w) + r0 * w_row_bytes, w_row_bytes, here, strip);
-      for (int64_t b0 = 0; b0 < n_blocks; b0 += pass) {
-        TileArgs args{n,
-                      b0,
-                      std::min(n_blocks, b0 + pass),
-                      strip,
-                      act,
-                      act_stride,
-                      state,
-                      state_stride,
-                      b0 == 0,
-                      b0 + pass >= n_blocks,
-                      y + r0,
-                      y_stride,
-                      static_cast<__mmask16>((1u << here) - 1)};
-        for (int64_t tile = 0; tile < n_tiles; ++tile) {
-          const int64_t t0 = tile * Format::kTileTokens;
-          const int64_t count = std::min<int64_t>(Format::kTileTokens, n_tokens - t0);
-          args.act = act + t0 * act_stride;
-          args.state = state + t0 * state_stride;
-          args.y = y + t0 * y_stride + r0;
-          kTiles[count - 1](args);
-        }
-      }
+      RunStrip<Format>(n, strip, here, static_cast<const uint8_t*>(prepared), n_tokens, y + r0,
+                       y_stride);
+    }
+  }
+};
+
+// The same over weights packed at load time (packed_gemm.h): strip s of the matrix is at
+// w + s * 16 * w_row_bytes, so the 16-row tiles of the caller start at strip boundaries.
+template <class Format>
+struct PackedStrips {
+  static void Run(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* prepared,
+                  int64_t n_tokens, float* y, int64_t y_stride) {
+    for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
+      const int here = static_cast<int>(std::min<int64_t>(kRows, rows - r0));
+      RunStrip<Format>(n, static_cast<const uint8_t*>(w) + r0 * w_row_bytes, here,
+                       static_cast<const uint8_t*>(prepared), n_tokens, y + r0, y_stride);
     }
   }
 };

@@ -8,6 +8,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include "core/fp16.h"
+#include "kernels/strip/strip_activations.h"
 #include "kernels/strip/strip_common_avx512.h"
 #include "kernels/strip/strip_gemm.h"
 #include "tensor/quant_blocks.h"
@@ -20,33 +21,7 @@ using tensor::BlockQ4_K;
 using tensor::BlockQ6_K;
 using tensor::BlockQ8_K;
 
-// Sub-block scales are stored as "low-half vectors" for vpdpwssd against 32-bit lane sums that
-// fit 16 bits: the scale in the low 16 bits of each lane, zero in the high ones (which multiply
-// the sum's sign extension).
-
-// Q8_K activations: all quants, then per super-block the fp32 scale, then per super-block
-// `kExtraDwords` dwords of the format's own (`Extra`).
-template <int kExtraDwords>
-struct Q8KActivations {
-  static int64_t PreparedBytes(int64_t n) {
-    return RoundUp64(n / 256 * (256 + 4 + 4 * kExtraDwords));
-  }
-  static const int8_t* Quants(const uint8_t* act) { return reinterpret_cast<const int8_t*>(act); }
-  static float Scale(const uint8_t* act, int64_t nsb, int64_t sb) {
-    return reinterpret_cast<const float*>(act + nsb * 256)[sb];
-  }
-  static const int32_t* Extra(const uint8_t* act, int64_t nsb, int64_t sb) {
-    return reinterpret_cast<const int32_t*>(act + nsb * 260) + sb * kExtraDwords;
-  }
-  // Copies quants and scale; returns where super-block sb's extra dwords go.
-  static int32_t* CopyBlock(const BlockQ8_K& y, int64_t nsb, int64_t sb, uint8_t* prepared) {
-    std::memcpy(prepared + sb * 256, y.qs, 256);
-    reinterpret_cast<float*>(prepared + nsb * 256)[sb] = y.d;
-    return reinterpret_cast<int32_t*>(prepared + nsb * 260) + sb * kExtraDwords;
-  }
-};
-
-struct Q4_K : Q8KActivations<4> {
+struct Q4_K : Q4KActivations {
   static constexpr int kTileTokens = 1;  // 8 lane sums of 2 tokens would spill (GCC 12)
   static constexpr int64_t kBlockElems = 256;
   static constexpr int kStateVectors = 12;  // 8 lanes + 4 min lanes
@@ -100,20 +75,6 @@ struct Q4_K : Q8KActivations<4> {
         TransposeRowPairs(hi);
         StoreVectors(lo, out + kQuantsAt + (2 * c) * 8 * 64);
         StoreVectors(hi, out + kQuantsAt + (2 * c + 1) * 8 * 64);
-      }
-    }
-  }
-
-  // Extra dwords: pairs of int16 sums of 32 quants (sub-blocks 2k and 2k+1), the operand of the
-  // mins (at most 32 * 128 in size).
-  static void Prepare(int64_t n, const void* a, void* prepared) {
-    const int64_t nsb = n / 256;
-    const auto* y = static_cast<const BlockQ8_K*>(a);
-    for (int64_t sb = 0; sb < nsb; ++sb) {
-      auto* pairs =
-          reinterpret_cast<int16_t*>(CopyBlock(y[sb], nsb, sb, static_cast<uint8_t*>(prepared)));
-      for (int j = 0; j < 8; ++j) {
-        pairs[j] = static_cast<int16_t>(y[sb].bsums[2 * j] + y[sb].bsums[2 * j + 1]);
       }
     }
   }
@@ -181,7 +142,7 @@ struct Q4_K : Q8KActivations<4> {
   }
 };
 
-struct Q6_K : Q8KActivations<64> {
+struct Q6_K : Q6KActivations {
   static constexpr int kTileTokens = 1;
   static constexpr int64_t kBlockElems = 256;
   static constexpr int kStateVectors = 8;
@@ -227,21 +188,6 @@ struct Q6_K : Q8KActivations<64> {
           TransposeRowPairs(z);
           StoreVectors(z, out + kQuantsAt + (4 * h + i) * 8 * 64);
         }
-      }
-    }
-  }
-
-  // Extra dwords: per group of 4 quants, -32 * their sum (undoes the + 32 of the weights in
-  // that lane, so each lane sum is exact and within 16 bits before its scale).
-  static void Prepare(int64_t n, const void* a, void* prepared) {
-    const int64_t nsb = n / 256;
-    const auto* y = static_cast<const BlockQ8_K*>(a);
-    for (int64_t sb = 0; sb < nsb; ++sb) {
-      int32_t* corrections = CopyBlock(y[sb], nsb, sb, static_cast<uint8_t*>(prepared));
-      for (int g = 0; g < 64; ++g) {
-        int32_t sum = 0;
-        for (int i = 4 * g; i < 4 * g + 4; ++i) sum += y[sb].qs[i];
-        corrections[g] = -32 * sum;
       }
     }
   }

@@ -8,6 +8,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include "core/fp16.h"
+#include "kernels/strip/strip_activations.h"
 #include "kernels/strip/strip_common_avx512.h"
 #include "kernels/strip/strip_gemm.h"
 #include "tensor/quant_blocks.h"
@@ -18,7 +19,7 @@ namespace {
 using namespace detail;
 using tensor::BlockQ8_0;
 
-struct Q8_0 {
+struct Q8_0 : Q8_0Activations {
   using Block = BlockQ8_0;
   static constexpr int kTileTokens = 2;  // tokens whose lane sums stay in registers together
   static constexpr int64_t kBlockElems = 32;
@@ -52,27 +53,6 @@ struct Q8_0 {
       }
       TransposeRowPairs(z);
       StoreVectors(z, out + 64);
-    }
-  }
-
-  // Prepared activations: all quants; per block the fp32 scale; per block and group of 4
-  // quants, -128 * their sum (undoes the + 128 of the weights in that group's lane).
-  static int64_t PreparedBytes(int64_t n) { return RoundUp64(n / 32 * (32 + 4 + 32)); }
-
-  static void Prepare(int64_t n, const void* a, void* prepared) {
-    const int64_t nb = n / 32;
-    const auto* y = static_cast<const BlockQ8_0*>(a);
-    auto* quants = static_cast<int8_t*>(prepared);
-    auto* scales = reinterpret_cast<float*>(quants + nb * 32);
-    auto* corrections = reinterpret_cast<int32_t*>(scales + nb);
-    for (int64_t b = 0; b < nb; ++b) {
-      std::memcpy(quants + b * 32, y[b].qs, 32);
-      scales[b] = Fp16ToFp32(y[b].d);
-      for (int l = 0; l < 8; ++l) {
-        int32_t sum = 0;
-        for (int i = 4 * l; i < 4 * l + 4; ++i) sum += y[b].qs[i];
-        corrections[b * 8 + l] = -128 * sum;
-      }
     }
   }
 

@@ -1,0 +1,99 @@
+// Products of Q8_0 weights packed at load (packed_gemm.h) against Q8_0 activations, AVX-512 F +
+// BW + VNNI: the lane sums of LegacyDot (cpu_reference_order.h) for 16 rows, as the Q8_0 strip
+// product forms them.
+#include <immintrin.h>
+
+// GCC 12 reports the undefined upper halves inside its own set1/mask intrinsics as
+// uninitialized (a false positive of the intrinsic headers).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include "kernels/strip/packed_gemm.h"
+#include "kernels/strip/strip_activations.h"
+#include "kernels/strip/strip_common_avx512.h"
+#include "tensor/quant_blocks.h"
+
+namespace r1d::kernels::strip::avx512 {
+namespace {
+
+using namespace detail;
+using tensor::BlockQ8_0;
+
+struct Q8_0 : Q8_0Activations {
+  static constexpr int kTileTokens = 2;  // tokens whose lane sums stay in registers together
+  // Packed pair of blocks (64 elements) of 16 rows: the fp16 scales of the first block's 16
+  // rows, then of the second's; then per block 8 vectors of quants + 128, vector l holding
+  // quants 4l .. 4l + 3 of each row. The same bytes as the file, 64-byte aligned.
+  static constexpr int64_t kBlockElems = 64;
+  static constexpr int64_t kQuantsAt = 64;
+  static constexpr int64_t kBlockBytes = kQuantsAt + 2 * 8 * 64;
+  static constexpr int kStateVectors = 8;
+  static_assert(kBlockBytes == 32 * static_cast<int64_t>(sizeof(BlockQ8_0)));
+
+  static void Pack(int64_t n, const uint8_t* w, int64_t w_row_bytes, int rows, uint8_t* strip) {
+    for (int64_t p = 0; p < n / 64; ++p) {
+      uint8_t* out = strip + p * kBlockBytes;
+      std::memset(out, 0, kBlockBytes);
+      for (int r = 0; r < rows; ++r) {
+        for (int e = 0; e < 2; ++e) {
+          const BlockQ8_0& b = reinterpret_cast<const BlockQ8_0*>(w + r * w_row_bytes)[2 * p + e];
+          std::memcpy(out + 32 * e + 2 * r, &b.d, 2);
+          for (int l = 0; l < 8; ++l) {
+            uint8_t* q = out + kQuantsAt + (8 * e + l) * 64 + 4 * r;
+            for (int i = 0; i < 4; ++i) q[i] = static_cast<uint8_t>(b.qs[4 * l + i] ^ 0x80);
+          }
+        }
+      }
+      // Padding rows: quants + 128 of zero weights (their scale is zero anyway).
+      for (int r = rows; r < kRows; ++r) {
+        for (int v = 0; v < 16; ++v) std::memset(out + kQuantsAt + v * 64 + 4 * r, 0x80, 4);
+      }
+    }
+  }
+
+  // Per block and lane l (quants 4l..4l+3): acc[l] = fma(dw * da, lane sum, acc[l]), as
+  // LegacyDot does for each row.
+  template <int T>
+  static void Tile(const TileArgs& a) {
+    const int64_t nb = a.n / 32;
+    __m512 acc[T][8];
+    LoadSums(acc, a, 0);
+    for (int64_t p = a.b0; p < a.b1; ++p) {
+      PrefetchAhead(a, a.strip + p * kBlockBytes, kBlockBytes, 8);  // about 8 KiB ahead
+#pragma GCC unroll 2
+      for (int e = 0; e < 2; ++e) {
+        const int64_t b = 2 * p + e;
+        const uint8_t* blk = a.strip + p * kBlockBytes;
+        const __m512 dw =
+            _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(blk + 32 * e)));
+        __m512i w[8];
+#pragma GCC unroll 16
+        for (int l = 0; l < 8; ++l) w[l] = _mm512_load_si512(blk + kQuantsAt + (8 * e + l) * 64);
+#pragma GCC unroll 16
+        for (int t = 0; t < T; ++t) {
+          const uint8_t* at = a.act + t * a.act_stride;
+          const uint8_t* q = at + b * 32;
+          const int32_t* corr = reinterpret_cast<const int32_t*>(at + nb * 36) + b * 8;
+          const __m512 d =
+              _mm512_mul_ps(dw, _mm512_set1_ps(reinterpret_cast<const float*>(at + nb * 32)[b]));
+#pragma GCC unroll 16
+          for (int l = 0; l < 8; ++l) {
+            const __m512i sum = _mm512_dpbusd_epi32(_mm512_set1_epi32(corr[l]), w[l],
+                                                    _mm512_set1_epi32(Load32(q + l * 4)));
+            acc[t][l] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sum), acc[t][l]);
+          }
+        }
+      }
+    }
+    FinishLanes(acc, a);
+  }
+};
+
+}  // namespace
+
+const PackedFormat kPackedQ8_0 = {Q8_0::kBlockElems,
+                                  Q8_0::kBlockBytes,
+                                  Q8_0::Pack,
+                                  {Q8_0::PreparedBytes, Q8_0::Prepare, PackedStrips<Q8_0>::Run}};
+
+}  // namespace r1d::kernels::strip::avx512

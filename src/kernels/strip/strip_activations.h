@@ -1,0 +1,100 @@
+#pragma once
+// The prepared activations of the strip products: the products on file-layout weights
+// (strip_*_avx512.cc) and on weights packed at load (packed_*_avx512.cc) read the same layout,
+// so they share one preparation per weight type.
+#include <cstdint>
+#include <cstring>
+
+#include "core/fp16.h"
+#include "kernels/strip/strip_common_avx512.h"
+#include "tensor/quant_blocks.h"
+
+namespace r1d::kernels::strip::avx512::detail {
+
+using tensor::BlockQ8_0;
+using tensor::BlockQ8_K;
+
+// Sub-block scales are stored as "low-half vectors" for vpdpwssd against 32-bit lane sums that
+// fit 16 bits: the scale in the low 16 bits of each lane, zero in the high ones (which multiply
+// the sum's sign extension).
+
+// Q8_K activations: all quants, then per super-block the fp32 scale, then per super-block
+// `kExtraDwords` dwords of the format's own (`Extra`).
+template <int kExtraDwords>
+struct Q8KActivations {
+  static int64_t PreparedBytes(int64_t n) {
+    return RoundUp64(n / 256 * (256 + 4 + 4 * kExtraDwords));
+  }
+  static const int8_t* Quants(const uint8_t* act) { return reinterpret_cast<const int8_t*>(act); }
+  static float Scale(const uint8_t* act, int64_t nsb, int64_t sb) {
+    return reinterpret_cast<const float*>(act + nsb * 256)[sb];
+  }
+  static const int32_t* Extra(const uint8_t* act, int64_t nsb, int64_t sb) {
+    return reinterpret_cast<const int32_t*>(act + nsb * 260) + sb * kExtraDwords;
+  }
+  // Copies quants and scale; returns where super-block sb's extra dwords go.
+  static int32_t* CopyBlock(const BlockQ8_K& y, int64_t nsb, int64_t sb, uint8_t* prepared) {
+    std::memcpy(prepared + sb * 256, y.qs, 256);
+    reinterpret_cast<float*>(prepared + nsb * 256)[sb] = y.d;
+    return reinterpret_cast<int32_t*>(prepared + nsb * 260) + sb * kExtraDwords;
+  }
+};
+
+struct Q4KActivations : Q8KActivations<4> {
+  // Extra dwords: pairs of int16 sums of 32 quants (sub-blocks 2k and 2k+1), the operand of the
+  // mins (at most 32 * 128 in size).
+  static void Prepare(int64_t n, const void* a, void* prepared) {
+    const int64_t nsb = n / 256;
+    const auto* y = static_cast<const BlockQ8_K*>(a);
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      auto* pairs =
+          reinterpret_cast<int16_t*>(CopyBlock(y[sb], nsb, sb, static_cast<uint8_t*>(prepared)));
+      for (int j = 0; j < 8; ++j) {
+        pairs[j] = static_cast<int16_t>(y[sb].bsums[2 * j] + y[sb].bsums[2 * j + 1]);
+      }
+    }
+  }
+};
+
+struct Q6KActivations : Q8KActivations<64> {
+  // Extra dwords: per group of 4 quants, -32 * their sum (undoes the + 32 of the weights in
+  // that lane, so each lane sum is exact and within 16 bits before its scale).
+  static void Prepare(int64_t n, const void* a, void* prepared) {
+    const int64_t nsb = n / 256;
+    const auto* y = static_cast<const BlockQ8_K*>(a);
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      int32_t* corrections = CopyBlock(y[sb], nsb, sb, static_cast<uint8_t*>(prepared));
+      for (int g = 0; g < 64; ++g) {
+        int32_t sum = 0;
+        for (int i = 4 * g; i < 4 * g + 4; ++i) sum += y[sb].qs[i];
+        corrections[g] = -32 * sum;
+      }
+    }
+  }
+};
+
+// Q8_0 activations for the 32-element block types (Q8_0, Q5_0, Q4_0).
+struct Q8_0Activations {
+  // Prepared activations: all quants; per block the fp32 scale; per block and group of 4
+  // quants, -128 * their sum (undoes the + 128 of the weights in that group's lane).
+  static int64_t PreparedBytes(int64_t n) { return RoundUp64(n / 32 * (32 + 4 + 32)); }
+
+  static void Prepare(int64_t n, const void* a, void* prepared) {
+    const int64_t nb = n / 32;
+    const auto* y = static_cast<const BlockQ8_0*>(a);
+    auto* quants = static_cast<int8_t*>(prepared);
+    auto* scales = reinterpret_cast<float*>(quants + nb * 32);
+    auto* corrections = reinterpret_cast<int32_t*>(scales + nb);
+    for (int64_t b = 0; b < nb; ++b) {
+      std::memcpy(quants + b * 32, y[b].qs, 32);
+      scales[b] = Fp16ToFp32(y[b].d);
+      for (int l = 0; l < 8; ++l) {
+        int32_t sum = 0;
+        for (int i = 4 * l; i < 4 * l + 4; ++i) sum += y[b].qs[i];
+        corrections[b * 8 + l] = -128 * sum;
+      }
+    }
+  }
+};
+
+}  // namespace r1d::kernels::strip::avx512::detail

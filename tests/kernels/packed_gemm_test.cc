@@ -1,0 +1,164 @@
+// The products on weights packed at load (kernels/strip/packed_gemm.h, weight_packing.h)
+// against the portable llama.cpp-order dot, output by output, bit for bit: every batch size
+// from one token up (tile remainders), rows that do not fill a strip, rows long enough to run
+// in several L1 passes, quants at their extremes, and the gathering form of the
+// mixture-of-experts layers. Also which matrices PackWeights packs and which it leaves.
+#include "kernels/strip/packed_gemm.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "kernels/matmul.h"
+#include "kernels/weight_packing.h"
+#include "quant_test_data.h"
+#include "tensor/dtype.h"
+
+namespace r1d::kernels {
+namespace {
+
+using tensor::DType;
+
+const DType kPackedTypes[] = {DType::kQ4_K, DType::kQ6_K, DType::kQ8_0};
+
+bool HavePacked() { return strip::GetPackedGemm(static_cast<int>(DType::kQ4_K)) != nullptr; }
+
+// w packed into `buffer`, as the model loader does.
+WeightView Packed(ThreadPool& pool, const std::vector<uint8_t>& w, DType type, int64_t n,
+                  int64_t rows, std::unique_ptr<AnonBuffer>& buffer) {
+  WeightView view{w.data(), type, n, rows};
+  PackStats stats;
+  auto packed = PackWeights(pool, {PackRequest{&view}}, &stats);
+  EXPECT_TRUE(packed.ok()) << packed.status().message();
+  buffer = std::move(packed).value();
+  EXPECT_EQ(stats.matrices, 1);
+  EXPECT_NE(view.packed, nullptr);
+  return view;
+}
+
+TEST(PackedGemm, EveryOutputMatchesThePortableDotBitForBit) {
+  if (!HavePacked()) GTEST_SKIP() << "no packed product on this CPU";
+  ThreadPool pool(2);
+  for (DType type : kPackedTypes) {
+    // Lengths of one block, several, and several L1 passes (32 KiB of packed strip each).
+    const std::vector<int64_t> lengths = type == DType::kQ8_0
+                                             ? std::vector<int64_t>{64, 192, 2880, 4096}
+                                             : std::vector<int64_t>{256, 2816, 8960};
+    for (int64_t n : lengths) {
+      for (int64_t rows : {1, 15, 16, 37}) {
+        for (int64_t tokens : {1, 2, 3, 4, 5, 9, 17}) {
+          const uint32_t seed = static_cast<uint32_t>(n * 7 + rows * 13 + tokens * 103);
+          const std::vector<uint8_t> w = RandomWeights(type, n, rows, seed);
+          const std::vector<float> x = RandomFloats(n * tokens, seed + 1);
+          const std::vector<uint8_t> a = Activations(type, x, n, tokens);
+          std::unique_ptr<AnonBuffer> buffer;
+          const WeightView view = Packed(pool, w, type, n, rows, buffer);
+          std::vector<float> y(static_cast<size_t>(rows * tokens));
+          MatMulScratch scratch;
+          MatMul(pool, view, x.data(), tokens, y.data(), scratch);
+          ExpectPortableBits(type, n, w, rows, a, Identity(tokens), y, rows, "packed");
+        }
+      }
+    }
+  }
+}
+
+// Quants all at the extremes against activations at the extremes: the largest integer sums
+// (no int32 or int16 overflow in any partial sum), for single tokens and a full tile.
+TEST(PackedGemm, ExtremeQuantsDoNotOverflow) {
+  if (!HavePacked()) GTEST_SKIP() << "no packed product on this CPU";
+  ThreadPool pool(2);
+  for (DType type : kPackedTypes) {
+    const int64_t n = 4096, rows = 16;
+    for (uint8_t fill : {uint8_t{0x00}, uint8_t{0xFF}, uint8_t{0x80}, uint8_t{0x7F}}) {
+      std::vector<uint8_t> w = RandomWeights(type, n, rows, 5);
+      const std::vector<uint8_t> scales_only = w;
+      for (uint8_t& b : w) b = fill;
+      const int64_t row_bytes = tensor::RowBytes(type, n);
+      const int64_t block_bytes = tensor::RowBytes(type, tensor::GetDTypeInfo(type).block_elems);
+      for (int64_t off = 0; off < row_bytes * rows; off += block_bytes) {
+        const int64_t d_at = type == DType::kQ6_K ? block_bytes - 2 : 0;
+        const int64_t d_len = type == DType::kQ4_K ? 4 : 2;
+        std::memcpy(w.data() + off + d_at, scales_only.data() + off + d_at, d_len);
+      }
+      for (int64_t tokens : {1, 4}) {
+        std::vector<float> x(static_cast<size_t>(n * tokens));
+        for (size_t i = 0; i < x.size(); ++i) x[i] = (i / 7) % 2 ? 100.0f : -100.0f;
+        const std::vector<uint8_t> a = Activations(type, x, n, tokens);
+        std::unique_ptr<AnonBuffer> buffer;
+        const WeightView view = Packed(pool, w, type, n, rows, buffer);
+        std::vector<float> y(static_cast<size_t>(rows * tokens));
+        MatMulScratch scratch;
+        MatMul(pool, view, x.data(), tokens, y.data(), scratch);
+        ExpectPortableBits(type, n, w, rows, a, Identity(tokens), y, rows, "extremes");
+      }
+    }
+  }
+}
+
+// The gathering form (activation rows picked per expert) on packed weights, and a stack of
+// expert matrices packed as one: a view of expert e offsets `packed` as it offsets `data`.
+TEST(PackedGemm, GatherAndExpertStacks) {
+  if (!HavePacked()) GTEST_SKIP() << "no packed product on this CPU";
+  ThreadPool pool(2);
+  for (DType type : kPackedTypes) {
+    const int64_t n = 512, rows = 48, experts = 3, tokens = 6;
+    const std::vector<uint8_t> w = RandomWeights(type, n, rows * experts, 41);
+    const std::vector<float> x = RandomFloats(n * tokens, 42);
+    const std::vector<uint8_t> a = Activations(type, x, n, tokens);
+    const int64_t a_row = static_cast<int64_t>(a.size()) / tokens;
+    WeightView first{w.data(), type, n, rows};
+    auto buffer = PackWeights(pool, {PackRequest{&first, rows * experts}});
+    ASSERT_TRUE(buffer.ok());
+    ASSERT_NE(first.packed, nullptr);
+    const std::vector<int32_t> pick = {5, 0, 0, 3};
+    for (int64_t e = 0; e < experts; ++e) {
+      WeightView view = first;
+      view.data = w.data() + e * rows * view.row_bytes();
+      view.packed = static_cast<const uint8_t*>(first.packed) + e * rows * view.packed_row_bytes;
+      std::vector<float> y(pick.size() * rows);
+      MatMulScratch scratch;
+      ASSERT_TRUE(MatMulConverted(pool, view, a.data(), a_row, pick.data(),
+                                  static_cast<int64_t>(pick.size()), y.data(), scratch));
+      const std::vector<uint8_t> expert(w.begin() + e * rows * view.row_bytes(),
+                                        w.begin() + (e + 1) * rows * view.row_bytes());
+      ExpectPortableBits(type, n, expert, rows, a, pick, y, rows, "expert gather");
+    }
+  }
+}
+
+// What PackWeights packs: supported types with whole blocks per strip row; the same data once;
+// everything else left in the file layout (and still computed correctly by MatMul).
+TEST(PackedGemm, PackWeightsPacksWhatItCanAndLeavesTheRest) {
+  if (!HavePacked()) GTEST_SKIP() << "no packed product on this CPU";
+  ThreadPool pool(2);
+  const std::vector<uint8_t> q4 = RandomWeights(DType::kQ4_K, 256, 32, 1);
+  const std::vector<uint8_t> q8_odd = RandomWeights(DType::kQ8_0, 96, 16, 2);  // 3 blocks
+  const std::vector<uint16_t> f16(64 * 16, 0x3c00);
+  WeightView a{q4.data(), DType::kQ4_K, 256, 32};
+  WeightView tied = a;
+  WeightView odd{q8_odd.data(), DType::kQ8_0, 96, 16};
+  WeightView half{f16.data(), DType::kF16, 64, 16};
+  PackStats stats;
+  auto buffer = PackWeights(
+      pool, {PackRequest{&a}, PackRequest{&tied}, PackRequest{&odd}, PackRequest{&half}}, &stats);
+  ASSERT_TRUE(buffer.ok());
+  EXPECT_EQ(stats.matrices, 2);
+  EXPECT_EQ(stats.skipped, 2);
+  EXPECT_EQ(stats.bytes, strip::PackedMatrixBytes(static_cast<int>(DType::kQ4_K), 256, 32));
+  EXPECT_EQ(a.packed, tied.packed);
+  EXPECT_EQ(odd.packed, nullptr);
+  EXPECT_EQ(half.packed, nullptr);
+
+  const std::vector<float> x = RandomFloats(96 * 3, 9);
+  std::vector<float> y(16 * 3);
+  MatMulScratch scratch;
+  MatMul(pool, odd, x.data(), 3, y.data(), scratch);
+  ExpectPortableBits(DType::kQ8_0, 96, q8_odd, 16, Activations(DType::kQ8_0, x, 96, 3), Identity(3),
+                     y, 16, "unpacked");
+}
+
+}  // namespace
+}  // namespace r1d::kernels

@@ -1,0 +1,55 @@
+// Weights packed at load (Model::PackWeights) give the same logits, bit for bit, as the same
+// model computing on the file layout: prefill and decode, for every packed weight type of the
+// test models (Q8_0, Q4_K, Q6_K) and both architectures.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "kernels/strip/packed_gemm.h"
+#include "models/model.h"
+#include "tensor/dtype.h"
+#include "test_util.h"
+
+namespace r1d {
+namespace {
+
+// Logits of the last prompt token after a prefill, then after one decode step.
+std::vector<float> PrefillThenDecode(models::Model& model, ThreadPool& pool) {
+  const int64_t V = model.info().n_vocab;
+  const std::vector<int32_t> prompt = {1, 17, 300, 4000, 5, 6, 7, 8, 9, 10, 11};
+  auto st = model.NewSequence(64);
+  EXPECT_TRUE(st.ok());
+  std::vector<float> out(2 * V);
+  const int64_t n = static_cast<int64_t>(prompt.size()) - 1;
+  EXPECT_TRUE(model.Forward(pool, **st, prompt.data(), n, 0, out.data()).ok());
+  EXPECT_TRUE(model.Forward(pool, **st, &prompt.back(), 1, n, out.data() + V).ok());
+  return out;
+}
+
+TEST(PackedWeights, SameLogitsBitForBit) {
+  R1D_REQUIRE_TESTDATA();
+  if (kernels::strip::GetPackedGemm(static_cast<int>(tensor::DType::kQ8_0)) == nullptr) {
+    GTEST_SKIP() << "no packed product on this CPU";
+  }
+  ThreadPool pool(2);
+  for (const char* name :
+       {"qwen2-tiny-q8_0.gguf", "qwen2-tiny-q4_k_m.gguf", "deepseek2-tiny-q8_0.gguf"}) {
+    SCOPED_TRACE(name);
+    models::LoadOptions file_layout;
+    file_layout.pack_weights = false;
+    auto plain = models::LoadModel(testing::FindTestModel(name), file_layout);
+    auto packed = models::LoadModel(testing::FindTestModel(name));
+    ASSERT_TRUE(plain.ok()) << plain.status().message();
+    ASSERT_TRUE(packed.ok()) << packed.status().message();
+    EXPECT_EQ((*plain)->pack_stats().matrices, 0);
+    EXPECT_GT((*packed)->pack_stats().matrices, 0);
+    EXPECT_GT((*packed)->pack_stats().bytes, 0);
+    const std::vector<float> want = PrefillThenDecode(**plain, pool);
+    const std::vector<float> got = PrefillThenDecode(**packed, pool);
+    ASSERT_EQ(want.size(), got.size());
+    EXPECT_EQ(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)), 0);
+  }
+}
+
+}  // namespace
+}  // namespace r1d
