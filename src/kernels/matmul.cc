@@ -72,35 +72,18 @@ const parity::QuantGemm* ChooseGemm(const WeightView& w, int64_t n_tokens) {
   return parity::GetQuantGemm(static_cast<int>(type));
 }
 
+// The conversion of activations to a vec-dot type: llama.cpp's x86 Q8_0 quantizer rounds
+// differently from the reference one, so Q8_0 takes that one.
+using Quantizer = void (*)(const float*, void*, int64_t);
+Quantizer ActivationQuantizer(DType act_type) {
+  return act_type == DType::kQ8_0 ? parity::QuantizeRowQ8_0 : GetKernels(act_type)->quantize_row;
+}
+
 // The prepared-activation buffer for n_tokens rows, 64-byte aligned.
 uint8_t* PreparedBuffer(MatMulScratch& scratch, int64_t prepared_row, int64_t n_tokens) {
   scratch.prepared.resize(static_cast<size_t>(prepared_row * n_tokens + 64));
   const uintptr_t base = reinterpret_cast<uintptr_t>(scratch.prepared.data());
   return scratch.prepared.data() + ((64 - base % 64) % 64);
-}
-
-// Blocked product: activations converted and rearranged once (in parallel over tokens), then
-// the row tiles; every output has the bits of the row dots.
-void BlockedMatMul(ThreadPool& pool, const parity::QuantGemm& gemm, const WeightView& w,
-                   const float* x, int64_t n_tokens, float* y, MatMulScratch& scratch,
-                   void (*quantize)(const float*, void*, int64_t), int64_t act_row_bytes) {
-  const int64_t prepared_row = gemm.prepared_row_bytes(w.n_in);
-  scratch.act.resize(static_cast<size_t>(act_row_bytes * pool.size()));
-  uint8_t* prepared = PreparedBuffer(scratch, prepared_row, n_tokens);
-  auto convert = [&](int ith, int nth) {
-    uint8_t* act = scratch.act.data() + ith * act_row_bytes;
-    for (int64_t t = ith; t < n_tokens; t += nth) {
-      quantize(x + t * w.n_in, act, w.n_in);
-      gemm.prepare_row(w.n_in, act, prepared + t * prepared_row);
-    }
-  };
-  if (n_tokens == 1) {
-    convert(0, 1);  // not worth waking the other threads
-  } else {
-    pool.Run(convert);
-  }
-  const PreparedProduct product{w, prepared, n_tokens, y};
-  RunPreparedProducts(pool, &product, 1);
 }
 
 }  // namespace
@@ -109,13 +92,12 @@ void MatMul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tok
             MatMulScratch& scratch) {
   const TypeKernels* wk = GetKernels(w.type);
   R1D_CHECK_MSG(wk != nullptr, "MatMul on an unsupported weight type");
-  const TypeKernels* ak = GetKernels(wk->vec_dot_type);
-  R1D_CHECK(ak != nullptr);
+  R1D_CHECK(GetKernels(wk->vec_dot_type) != nullptr);
   const int64_t act_row_bytes = tensor::RowBytes(wk->vec_dot_type, w.n_in);
-  // llama.cpp's x86 Q8_0 activation quantizer rounds differently from the reference one.
-  auto quantize = wk->vec_dot_type == DType::kQ8_0 ? parity::QuantizeRowQ8_0 : ak->quantize_row;
-  if (const parity::QuantGemm* gemm = ChooseGemm(w, n_tokens)) {
-    BlockedMatMul(pool, *gemm, w, x, n_tokens, y, scratch, quantize, act_row_bytes);
+  const Quantizer quantize = ActivationQuantizer(wk->vec_dot_type);
+  if (ChooseGemm(w, n_tokens) != nullptr) {  // the blocked product (same bits as the row dots)
+    const WeightView* ws[] = {&w};
+    MatMulShared(pool, ws, &y, 1, x, n_tokens, scratch);
     return;
   }
 
@@ -145,6 +127,51 @@ void MatMul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tok
       }
     }
   });
+}
+
+void MatMulShared(ThreadPool& pool, const WeightView* const* w, float* const* y, int count,
+                  const float* x, int64_t n_tokens, MatMulScratch& scratch) {
+  bool blocked = true;
+  for (int i = 0; i < count; ++i) blocked = blocked && ChooseGemm(*w[i], n_tokens) != nullptr;
+  if (!blocked) {
+    for (int i = 0; i < count; ++i) MatMul(pool, *w[i], x, n_tokens, y[i], scratch);
+    return;
+  }
+  if (static_cast<int>(scratch.parts.size()) < count) scratch.parts.resize(count);
+  std::vector<PreparedProduct> products(count);
+  for (int i = 0; i < count; ++i) {
+    const parity::QuantGemm* gemm = ChooseGemm(*w[i], n_tokens);
+    const DType act_type = GetKernels(w[i]->type)->vec_dot_type;
+    products[i] = {*w[i], nullptr, n_tokens, y[i]};
+    // An earlier product of the same kind, activation type and length has the prepared rows.
+    for (int j = 0; j < i && products[i].prepared == nullptr; ++j) {
+      if (ChooseGemm(*w[j], n_tokens) == gemm && GetKernels(w[j]->type)->vec_dot_type == act_type &&
+          w[j]->n_in == w[i]->n_in) {
+        products[i].prepared = products[j].prepared;
+      }
+    }
+    if (products[i].prepared != nullptr) continue;
+    MatMulScratch& part = scratch.parts[i];
+    const int64_t act_row_bytes = tensor::RowBytes(act_type, w[i]->n_in);
+    const int64_t prepared_row = gemm->prepared_row_bytes(w[i]->n_in);
+    part.act.resize(static_cast<size_t>(act_row_bytes * pool.size()));
+    uint8_t* prepared = PreparedBuffer(part, prepared_row, n_tokens);
+    const Quantizer quantize = ActivationQuantizer(act_type);
+    auto convert = [&](int ith, int nth) {
+      uint8_t* act = part.act.data() + ith * act_row_bytes;
+      for (int64_t t = ith; t < n_tokens; t += nth) {
+        quantize(x + t * w[i]->n_in, act, w[i]->n_in);
+        gemm->prepare_row(w[i]->n_in, act, prepared + t * prepared_row);
+      }
+    };
+    if (n_tokens == 1) {
+      convert(0, 1);  // not worth waking the other threads
+    } else {
+      pool.Run(convert);
+    }
+    products[i].prepared = prepared;
+  }
+  RunPreparedProducts(pool, products.data(), count);
 }
 
 bool MatMulConverted(ThreadPool& pool, const WeightView& w, const uint8_t* act,

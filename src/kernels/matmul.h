@@ -24,13 +24,21 @@ struct WeightView {
 // Reusable buffer for the activations converted to the weight's vec-dot type.
 struct MatMulScratch {
   std::vector<uint8_t> act;
-  std::vector<uint8_t> prepared;  // the blocked products' layout (64-byte aligned inside)
+  std::vector<uint8_t> prepared;     // the blocked products' layout (64-byte aligned inside)
+  std::vector<MatMulScratch> parts;  // MatMulShared: one per product
 };
 
 // y[t * n_out + r] = dot(W row r, x[t * n_in ...]) for t in [0, n_tokens).
 // The activations are converted once to the weight's vec-dot type (as llama.cpp does).
 void MatMul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tokens, float* y,
             MatMulScratch& scratch);
+
+// Several products of the same input rows (q/k/v, gate/up): y[i] = MatMul(*w[i], x). The input
+// is converted once per activation type and prepared once per product kind, and all products
+// run in one parallel region (one wake-up and one uneven end instead of `count`). Same results
+// as separate MatMul calls.
+void MatMulShared(ThreadPool& pool, const WeightView* const* w, float* const* y, int count,
+                  const float* x, int64_t n_tokens, MatMulScratch& scratch);
 
 // The same product for activation rows already converted to the weight's vec-dot type, row t of
 // the input at act + (rows ? rows[t] : t) * act_row_bytes (a gather, for mixture-of-experts).

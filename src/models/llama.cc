@@ -285,9 +285,11 @@ Status LlamaModel::ForwardBatch(ThreadPool& pool, const BatchEntry* entries, int
         kernels::RmsNorm(x_.data() + t * E, L.attn_norm, E, hp_.eps, cur_.data() + t * E);
       }
     });
-    kernels::MatMul(pool, L.wq, cur_.data(), n, q_.data(), mm_);
-    kernels::MatMul(pool, L.wk, cur_.data(), n, k_.data(), mm_);
-    kernels::MatMul(pool, L.wv, cur_.data(), n, v_.data(), mm_);
+    {
+      const WeightView* w[] = {&L.wq, &L.wk, &L.wv};
+      float* y[] = {q_.data(), k_.data(), v_.data()};
+      kernels::MatMulShared(pool, w, y, 3, cur_.data(), n, mm_);
+    }
     AddBias(q_.data(), L.bq, n, q_dim);
     AddBias(k_.data(), L.bk, n, kv_dim);
     AddBias(v_.data(), L.bv, n, kv_dim);
@@ -341,8 +343,11 @@ Status LlamaModel::ForwardBatch(ThreadPool& pool, const BatchEntry* entries, int
         kernels::RmsNorm(x_.data() + t * E, L.ffn_norm, E, hp_.eps, cur_.data() + t * E);
       }
     });
-    kernels::MatMul(pool, L.gate, cur_.data(), n, gate_.data(), mm_);
-    kernels::MatMul(pool, L.up, cur_.data(), n, up_.data(), mm_);
+    {
+      const WeightView* w[] = {&L.gate, &L.up};
+      float* y[] = {gate_.data(), up_.data()};
+      kernels::MatMulShared(pool, w, y, 2, cur_.data(), n, mm_);
+    }
     pool.ParallelFor(n, [&](int64_t b, int64_t e) {
       kernels::SiluMul(gate_.data() + b * hp_.n_ff, up_.data() + b * hp_.n_ff, (e - b) * hp_.n_ff,
                        gate_.data() + b * hp_.n_ff);

@@ -162,3 +162,52 @@ TEST(PackedGemm, PackWeightsPacksWhatItCanAndLeavesTheRest) {
 
 }  // namespace
 }  // namespace r1d::kernels
+
+namespace r1d::kernels {
+namespace {
+
+// MatMulShared (q/k/v, gate/up in one region) gives each product the bits MatMul gives it,
+// for packed and file-layout weights, mixed types (shared and separate preparations) and a
+// type without a blocked product (the separate-calls fallback).
+TEST(MatMulShared, SameBitsAsSeparateProducts) {
+  ThreadPool pool(2);
+  const int64_t n = 512;
+  const std::vector<uint8_t> q4a = RandomWeights(DType::kQ4_K, n, 48, 1);
+  const std::vector<uint8_t> q4b = RandomWeights(DType::kQ4_K, n, 16, 2);
+  const std::vector<uint8_t> q6 = RandomWeights(DType::kQ6_K, n, 37, 3);
+  const std::vector<uint8_t> q8 = RandomWeights(DType::kQ8_0, n, 20, 4);
+  const std::vector<uint16_t> f16(static_cast<size_t>(n * 8), 0x3c00);
+  for (bool pack : {false, true}) {
+    WeightView a{q4a.data(), DType::kQ4_K, n, 48}, b{q4b.data(), DType::kQ4_K, n, 16};
+    WeightView c{q6.data(), DType::kQ6_K, n, 37}, d{q8.data(), DType::kQ8_0, n, 20};
+    WeightView h{f16.data(), DType::kF16, n, 8};
+    auto buffer = PackWeights(
+        pool, pack ? std::vector<PackRequest>{{&a}, {&b}, {&c}, {&d}} : std::vector<PackRequest>{});
+    ASSERT_TRUE(buffer.ok());
+    for (int64_t tokens : {1, 3, 24}) {
+      const std::vector<float> x = RandomFloats(n * tokens, 7);
+      for (const std::vector<const WeightView*>& group :
+           std::vector<std::vector<const WeightView*>>{{&a, &b, &c}, {&a, &d}, {&c, &h}}) {
+        std::vector<std::vector<float>> got(group.size()), want(group.size());
+        std::vector<float*> ys;
+        MatMulScratch scratch;
+        for (size_t i = 0; i < group.size(); ++i) {
+          got[i].assign(static_cast<size_t>(group[i]->n_out * tokens), -1.0f);
+          want[i].assign(got[i].size(), -2.0f);
+          ys.push_back(got[i].data());
+          MatMul(pool, *group[i], x.data(), tokens, want[i].data(), scratch);
+        }
+        MatMulShared(pool, group.data(), ys.data(), static_cast<int>(group.size()), x.data(),
+                     tokens, scratch);
+        for (size_t i = 0; i < group.size(); ++i) {
+          ASSERT_EQ(std::memcmp(got[i].data(), want[i].data(), got[i].size() * sizeof(float)), 0)
+              << "product " << i << " of " << group.size() << ", tokens " << tokens
+              << (pack ? ", packed" : ", file layout");
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace r1d::kernels

@@ -87,11 +87,15 @@ struct Q4_K : Q4KActivations {
     for (int64_t sb = a.b0; sb < a.b1; ++sb) {
       const uint8_t* blk = a.strip + sb * kBlockBytes;
       PrefetchAhead(a, blk, kBlockBytes, kPrefetchBlocks);
-      __m512i scale[8];  // low-half vectors (strip_activations.h)
+      // The scale of sub-block j in both 16-bit halves of each row's lane: vpdpwssd of the
+      // pair sums of vpmaddubsw with it is scale * lane sum, with no zeroed accumulator per
+      // product as vpdpbusd would need.
+      __m512i scale[8];
 #pragma GCC unroll 8
       for (int j = 0; j < 8; ++j) {
-        scale[j] = _mm512_cvtepu8_epi32(
+        const __m512i s = _mm512_cvtepu8_epi32(
             _mm_load_si128(reinterpret_cast<const __m128i*>(blk + kScalesAt + 16 * j)));
+        scale[j] = _mm512_or_si512(s, _mm512_slli_epi32(s, 16));
       }
       const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(blk)));
       const int8_t* q[T];
@@ -114,12 +118,12 @@ struct Q4_K : Q4KActivations {
           const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
 #pragma GCC unroll 4
           for (int t = 0; t < T; ++t) {
+            // Pair sums of at most 2 * 15 * 128 in size: no saturation.
             const int8_t* qa = q[t] + 64 * c + 4 * l;
-            const __m512i s_lo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, Broadcast32(qa));
-            lanes[t] = _mm512_dpwssd_epi32(lanes[t], s_lo, scale[2 * c]);
-            const __m512i s_hi =
-                _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, Broadcast32(qa + 32));
-            lanes[t] = _mm512_dpwssd_epi32(lanes[t], s_hi, scale[2 * c + 1]);
+            const __m512i p_lo = _mm512_maddubs_epi16(lo, Broadcast32(qa));
+            lanes[t] = _mm512_dpwssd_epi32(lanes[t], p_lo, scale[2 * c]);
+            const __m512i p_hi = _mm512_maddubs_epi16(hi, Broadcast32(qa + 32));
+            lanes[t] = _mm512_dpwssd_epi32(lanes[t], p_hi, scale[2 * c + 1]);
           }
         }
 #pragma GCC unroll 4
