@@ -204,8 +204,9 @@ void DenseFfn(ThreadPool& pool, const WeightView& gate, const WeightView& up,
   const int64_t ff = gate.n_out;
   g.resize(n * ff);
   u.resize(n * ff);
-  kernels::MatMul(pool, up, x, n, u.data(), mm);
-  kernels::MatMul(pool, gate, x, n, g.data(), mm);
+  const WeightView* w[] = {&up, &gate};
+  float* y[] = {u.data(), g.data()};
+  kernels::MatMulShared(pool, w, y, 2, x, n, mm);
   pool.ParallelFor(n, [&](int64_t b, int64_t e) {
     kernels::SiluMul(g.data() + b * ff, u.data() + b * ff, (e - b) * ff, g.data() + b * ff);
   });
