@@ -43,7 +43,9 @@ int RunPlan(const PlanFlags& flags) {
   if (!file.ok()) return Fail(file.status().message());
   uint64_t weights = 0;
   for (const auto& t : (*file)->tensors()) weights += t.n_bytes;
-  auto model = models::LoadModel(std::move(file).value());
+  models::LoadOptions load;
+  load.pack_weights = false;  // planning reads hyper-parameters only
+  auto model = models::LoadModel(std::move(file).value(), load);
   if (!model.ok()) return Fail(model.status().message());
   const models::ModelInfo& info = (*model)->info();
   const int64_t ctx = flags.ctx > 0 ? flags.ctx : info.n_ctx_train;

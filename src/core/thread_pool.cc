@@ -43,13 +43,15 @@ void ThreadPool::Run(const std::function<void(int, int)>& fn) {
     fn(0, 1);
     return;
   }
-  {
+  job_.store(&fn, std::memory_order_relaxed);
+  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_seq_cst);  // publishes job_ and pending_
+  // A worker about to sleep registers in sleepers_ before its last look at generation_ (both
+  // sequentially consistent): either it sees the new generation, or this sees it and wakes it.
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
     std::lock_guard<std::mutex> lock(mutex_);
-    job_ = &fn;
-    pending_.store(n_threads_ - 1);
-    generation_.fetch_add(1, std::memory_order_release);
+    wake_.notify_all();
   }
-  wake_.notify_all();
   fn(0, n_threads_);
   while (pending_.load(std::memory_order_acquire) != 0) CpuRelax();
 }
@@ -99,17 +101,14 @@ void ThreadPool::WorkerLoop(int ith) {
     }
     if (gen == seen) {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return generation_.load() != seen; });
-      gen = generation_.load();
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      wake_.wait(lock, [&] { return generation_.load(std::memory_order_seq_cst) != seen; });
+      sleepers_.fetch_sub(1, std::memory_order_relaxed);
+      gen = generation_.load(std::memory_order_acquire);
     }
     seen = gen;
     if (stop_.load()) return;
-    const std::function<void(int, int)>* job;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      job = job_;
-    }
-    (*job)(ith, n_threads_);
+    (*job_.load(std::memory_order_relaxed))(ith, n_threads_);
     pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }

@@ -41,9 +41,13 @@ class ThreadPool {
 
   int n_threads_;
   std::vector<std::thread> workers_;
-  const std::function<void(int, int)>* job_ = nullptr;
+  // A job is published by storing job_, then bumping generation_; spinning workers see the new
+  // generation and read job_ without a lock. Only workers that went to sleep (sleepers_) need
+  // the mutex and condition variable, so back-to-back regions cost no lock or system call.
+  std::atomic<const std::function<void(int, int)>*> job_{nullptr};
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> pending_{0};
+  std::atomic<int> sleepers_{0};
   std::atomic<bool> stop_{false};
   std::mutex mutex_;
   std::condition_variable wake_;
