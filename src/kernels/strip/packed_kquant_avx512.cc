@@ -40,7 +40,7 @@ inline __m512i Broadcast32(const int8_t* p) { return _mm512_set1_epi32(Load32(p)
 constexpr int64_t kPrefetchBlocks = 4;
 
 struct Q4_K : Q4KActivations {
-  static constexpr int kTileTokens = 4;
+  static constexpr int kTileTokens = 8;
   static constexpr int64_t kBlockElems = 256;
   static constexpr int kStateVectors = 12;  // 8 lanes + 4 min lanes
   // Packed super-block of 16 rows: fp16 d, fp16 dmin; the 8 sub-block scales as 8 x 16 bytes
@@ -100,7 +100,7 @@ struct Q4_K : Q4KActivations {
       const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(blk)));
       const int8_t* q[T];
       __m512 d[T];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int t = 0; t < T; ++t) {
         const uint8_t* at = a.act + t * a.act_stride;
         q[t] = Quants(at) + sb * 256;
@@ -109,14 +109,14 @@ struct Q4_K : Q4KActivations {
 #pragma GCC unroll 1
       for (int l = 0; l < 8; ++l) {
         __m512i lanes[T];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int t = 0; t < T; ++t) lanes[t] = _mm512_setzero_si512();
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int c = 0; c < 4; ++c) {
           const __m512i v = _mm512_load_si512(blk + kQuantsAt + (4 * l + c) * 64);
           const __m512i lo = _mm512_and_si512(v, low4);
           const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
           for (int t = 0; t < T; ++t) {
             // Pair sums of at most 2 * 15 * 128 in size: no saturation.
             const int8_t* qa = q[t] + 64 * c + 4 * l;
@@ -126,18 +126,18 @@ struct Q4_K : Q4KActivations {
             lanes[t] = _mm512_dpwssd_epi32(lanes[t], p_hi, scale[2 * c + 1]);
           }
         }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int t = 0; t < T; ++t) {
           acc[t][l] = _mm512_fmadd_ps(d[t], _mm512_cvtepi32_ps(lanes[t]), acc[t][l]);
         }
       }
       const __m512 dmin_w =
           _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(blk + kDminAt)));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int k = 0; k < 4; ++k) {
         const __m512i mins = _mm512_cvtepu8_epi16(
             _mm256_load_si256(reinterpret_cast<const __m256i*>(blk + kMinsAt + 32 * k)));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int t = 0; t < T; ++t) {
           const uint8_t* at = a.act + t * a.act_stride;
           const __m512 dmin = _mm512_mul_ps(_mm512_set1_ps(-Scale(at, nsb, sb)), dmin_w);
@@ -148,7 +148,7 @@ struct Q4_K : Q4KActivations {
       }
     }
     if (!a.last) return SaveSums(acc, a, 0);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
       const __m512 m =
           _mm512_add_ps(_mm512_add_ps(acc[t][8], acc[t][10]), _mm512_add_ps(acc[t][9], acc[t][11]));
@@ -158,7 +158,7 @@ struct Q4_K : Q4KActivations {
 };
 
 struct Q6_K : Q6KActivations {
-  static constexpr int kTileTokens = 4;
+  static constexpr int kTileTokens = 8;
   static constexpr int64_t kBlockElems = 256;
   static constexpr int kStateVectors = 8;
   // Packed super-block of 16 rows: fp32 d; the 16 int8 sub-block scales as 16 x 16 bytes; then
@@ -218,7 +218,7 @@ struct Q6_K : Q6KActivations {
                                            const int32_t* const (&corr)[T], int h, int l,
                                            __m512i (&lanes)[T]) {
     const int c = 4 * h + i;
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
       const __m512i sum = _mm512_dpbusd_epi32(_mm512_set1_epi32(corr[t][8 * c + l]), w,
                                               Broadcast32(q[t] + 32 * c + 4 * l));
@@ -238,7 +238,7 @@ struct Q6_K : Q6KActivations {
       const int8_t* q[T];
       const int32_t* corr[T];
       __m512 d[T];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int t = 0; t < T; ++t) {
         const uint8_t* at = a.act + t * a.act_stride;
         q[t] = Quants(at) + sb * 256;
@@ -258,7 +258,7 @@ struct Q6_K : Q6KActivations {
 #pragma GCC unroll 1
         for (int l = 4 * odd; l < 4 * odd + 4; ++l) {
           __m512i lanes[T];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
           for (int t = 0; t < T; ++t) lanes[t] = _mm512_setzero_si512();
 #pragma GCC unroll 2
           for (int h = 0; h < 2; ++h) {
@@ -270,7 +270,7 @@ struct Q6_K : Q6KActivations {
             Chunk<2>(Unpack<2>(low0, low1, high), scale[4 * h + 2], q, corr, h, l, lanes);
             Chunk<3>(Unpack<3>(low0, low1, high), scale[4 * h + 3], q, corr, h, l, lanes);
           }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
           for (int t = 0; t < T; ++t) {
             acc[t][l] = _mm512_fmadd_ps(d[t], _mm512_cvtepi32_ps(lanes[t]), acc[t][l]);
           }
