@@ -2,7 +2,7 @@
 // AVX-512 F + BW + VNNI: the lane sums of KDotWithMins and DotQ6_K (cpu_reference_order.h) for
 // 16 rows, as the strip products form them, unpacked from the packed bits in registers.
 //
-// Loop order: for each lane l, the integer lane sums of up to 4 tokens run over the whole
+// Loop order: for each lane l, the integer lane sums of up to 8 tokens run over the whole
 // super-block (one register per token), then one FMA per token. Weights are unpacked once per
 // token tile, and the 8 sub-block scales of the lane stay in registers.
 #include <immintrin.h>
