@@ -18,7 +18,8 @@ namespace r1d::kernels {
 // laid out one after another; views derived from it offset `packed` as they offset `data`).
 struct PackRequest {
   WeightView* w = nullptr;
-  int64_t rows = 0;  // 0: w->n_out
+  int64_t rows = 0;              // 0: w->n_out
+  bool keep_file_pages = false;  // the file layout is still read elsewhere (Model::PackWeights)
 };
 
 struct PackStats {

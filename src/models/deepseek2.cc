@@ -105,8 +105,9 @@ Status Deepseek2Model::LoadLayer(WeightLoader& w, const formats::GgufFile& f, in
   return Status::Ok();
 }
 
-// Not token_embd (rows read one token at a time) and not attn_kv_b (read as floats by the
-// absorbed attention). The expert stacks come last: where memory is short they are the ones
+// Not token_embd (rows read one token at a time). attn_kv_b is packed for the decompressing
+// attention but keeps its file pages: the absorbed attention reads its rows as floats. The
+// expert stacks come last: where memory is short they are the ones
 // left unpacked, memory-mapped from the page cache.
 std::vector<kernels::PackRequest> Deepseek2Model::MatricesToPack() {
   std::vector<kernels::PackRequest> out{{&output_}};
@@ -115,6 +116,7 @@ std::vector<kernels::PackRequest> Deepseek2Model::MatricesToPack() {
     for (WeightView* w : {&a.wq, &a.wq_a, &a.wq_b, &a.wkv_a, &a.wo, &L.gate, &L.up, &L.down}) {
       if (w->data != nullptr) out.push_back({w});
     }
+    out.push_back({&a.wkv_b, 0, /*keep_file_pages=*/true});
     if (!L.dense && L.moe.has_shared) {
       for (WeightView* w : {&L.moe.gate_sh, &L.moe.up_sh, &L.moe.down_sh}) out.push_back({w});
     }

@@ -54,7 +54,7 @@ Status Model::PackWeights(ThreadPool& pool) {
   R1D_ASSIGN_OR_RETURN(packed_, kernels::PackWeights(pool, requests, &pack_stats_, PackBudget()));
   for (const kernels::PackRequest& req : requests) {
     const kernels::WeightView& w = *req.w;
-    if (w.packed == nullptr) continue;
+    if (w.packed == nullptr || req.keep_file_pages) continue;
     const int64_t rows = req.rows > 0 ? req.rows : w.n_out;
     file().ReleasePages(w.data, static_cast<size_t>(rows * w.row_bytes()));
   }

@@ -21,7 +21,7 @@ namespace {
 
 using tensor::DType;
 
-const DType kPackedTypes[] = {DType::kQ4_K, DType::kQ6_K, DType::kQ8_0};
+const DType kPackedTypes[] = {DType::kQ4_K, DType::kQ6_K, DType::kQ8_0, DType::kQ5_0};
 
 bool HavePacked() { return strip::GetPackedGemm(static_cast<int>(DType::kQ4_K)) != nullptr; }
 
@@ -43,7 +43,7 @@ TEST(PackedGemm, EveryOutputMatchesThePortableDotBitForBit) {
   ThreadPool pool(2);
   for (DType type : kPackedTypes) {
     // Lengths of one block, several, and several L1 passes (32 KiB of packed strip each).
-    const std::vector<int64_t> lengths = type == DType::kQ8_0
+    const std::vector<int64_t> lengths = tensor::GetDTypeInfo(type).block_elems == 32
                                              ? std::vector<int64_t>{64, 192, 2880, 4096}
                                              : std::vector<int64_t>{256, 2816, 8960};
     for (int64_t n : lengths) {

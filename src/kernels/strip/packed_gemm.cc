@@ -16,6 +16,8 @@ const avx512::PackedFormat* Format(int type) {
       return &avx512::kPackedQ6_K;
     case tensor::DType::kQ8_0:
       return &avx512::kPackedQ8_0;
+    case tensor::DType::kQ5_0:
+      return &avx512::kPackedQ5_0;
     default:
       return nullptr;
   }

@@ -39,7 +39,8 @@ void PackStrips(int type, int64_t n, const void* w, int64_t rows, int64_t s0, in
 const parity::QuantGemm* GetPackedGemm(int type);
 
 namespace avx512 {
-// AVX-512 F + BW + VNNI (packed_kquant_avx512.cc, packed_q8_0_avx512.cc).
+// AVX-512 F + BW + VNNI (packed_kquant_avx512.cc, packed_q8_0_avx512.cc,
+// packed_q5_0_avx512.cc).
 struct PackedFormat {
   int64_t block_elems;
   int64_t block_bytes;  // per strip of 16 rows
@@ -49,6 +50,7 @@ struct PackedFormat {
 extern const PackedFormat kPackedQ4_K;
 extern const PackedFormat kPackedQ6_K;
 extern const PackedFormat kPackedQ8_0;
+extern const PackedFormat kPackedQ5_0;
 }  // namespace avx512
 
 }  // namespace r1d::kernels::strip
