@@ -152,6 +152,20 @@ TEST(PackedGemm, PackWeightsPacksWhatItCanAndLeavesTheRest) {
   EXPECT_EQ(odd.packed, nullptr);
   EXPECT_EQ(half.packed, nullptr);
 
+  // A budget that holds the first matrix only: the second stays in the file layout.
+  WeightView first{q4.data(), DType::kQ4_K, 256, 32};
+  const std::vector<uint8_t> q6 = RandomWeights(DType::kQ6_K, 256, 16, 3);
+  WeightView second{q6.data(), DType::kQ6_K, 256, 16};
+  PackStats budget_stats;
+  const int64_t first_bytes = strip::PackedMatrixBytes(static_cast<int>(DType::kQ4_K), 256, 32);
+  auto budget = PackWeights(pool, {PackRequest{&first}, PackRequest{&second}}, &budget_stats,
+                            first_bytes + 1);
+  ASSERT_TRUE(budget.ok());
+  EXPECT_NE(first.packed, nullptr);
+  EXPECT_EQ(second.packed, nullptr);
+  EXPECT_EQ(budget_stats.over_budget, 1);
+  EXPECT_EQ(budget_stats.bytes, first_bytes);
+
   const std::vector<float> x = RandomFloats(96 * 3, 9);
   std::vector<float> y(16 * 3);
   MatMulScratch scratch;

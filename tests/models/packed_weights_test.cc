@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "kernels/strip/packed_gemm.h"
+#include "models/deepseek2.h"
 #include "models/model.h"
 #include "tensor/dtype.h"
 #include "test_util.h"
@@ -49,6 +50,31 @@ TEST(PackedWeights, SameLogitsBitForBit) {
     ASSERT_EQ(want.size(), got.size());
     EXPECT_EQ(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)), 0);
   }
+}
+
+// deepseek2 with the absorbed attention (decode never decompresses the cache): attn_kv_b is
+// packed but its rows are still read from the file layout as floats.
+TEST(PackedWeights, AbsorbedAttentionKeepsItsBits) {
+  R1D_REQUIRE_TESTDATA();
+  if (kernels::strip::GetPackedGemm(static_cast<int>(tensor::DType::kQ8_0)) == nullptr) {
+    GTEST_SKIP() << "no packed product on this CPU";
+  }
+  ThreadPool pool(2);
+  models::Deepseek2Options absorbed;
+  absorbed.decompress_budget = 0;
+  std::vector<std::vector<float>> logits;
+  for (bool pack : {false, true}) {
+    auto file = formats::GgufFile::Open(testing::FindTestModel("deepseek2-tiny-q8_0.gguf"));
+    ASSERT_TRUE(file.ok());
+    auto model = models::LoadDeepseek2(std::move(file).value(), absorbed);
+    ASSERT_TRUE(model.ok()) << model.status().message();
+    if (pack) {
+      ASSERT_TRUE((*model)->PackWeights(pool).ok());
+      EXPECT_GT((*model)->pack_stats().matrices, 0);
+    }
+    logits.push_back(PrefillThenDecode(**model, pool));
+  }
+  EXPECT_EQ(std::memcmp(logits[0].data(), logits[1].data(), logits[0].size() * sizeof(float)), 0);
 }
 
 }  // namespace
