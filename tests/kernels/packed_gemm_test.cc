@@ -73,16 +73,7 @@ TEST(PackedGemm, ExtremeQuantsDoNotOverflow) {
   for (DType type : kPackedTypes) {
     const int64_t n = 4096, rows = 16;
     for (uint8_t fill : {uint8_t{0x00}, uint8_t{0xFF}, uint8_t{0x80}, uint8_t{0x7F}}) {
-      std::vector<uint8_t> w = RandomWeights(type, n, rows, 5);
-      const std::vector<uint8_t> scales_only = w;
-      for (uint8_t& b : w) b = fill;
-      const int64_t row_bytes = tensor::RowBytes(type, n);
-      const int64_t block_bytes = tensor::RowBytes(type, tensor::GetDTypeInfo(type).block_elems);
-      for (int64_t off = 0; off < row_bytes * rows; off += block_bytes) {
-        const int64_t d_at = type == DType::kQ6_K ? block_bytes - 2 : 0;
-        const int64_t d_len = type == DType::kQ4_K ? 4 : 2;
-        std::memcpy(w.data() + off + d_at, scales_only.data() + off + d_at, d_len);
-      }
+      const std::vector<uint8_t> w = ExtremeWeights(type, n, rows, fill);
       for (int64_t tokens : {1, 4}) {
         std::vector<float> x(static_cast<size_t>(n * tokens));
         for (size_t i = 0; i < x.size(); ++i) x[i] = (i / 7) % 2 ? 100.0f : -100.0f;

@@ -56,6 +56,22 @@ inline std::vector<uint8_t> RandomWeights(tensor::DType type, int64_t n, int64_t
   return w;
 }
 
+// Random fp16 scales with every other byte set to `fill`: quants (and Q4_K's 6-bit scales)
+// at their extremes, for the largest integer sums.
+inline std::vector<uint8_t> ExtremeWeights(tensor::DType type, int64_t n, int64_t rows,
+                                           uint8_t fill) {
+  const std::vector<uint8_t> scales_only = RandomWeights(type, n, rows, 5);
+  std::vector<uint8_t> w(scales_only.size(), fill);
+  const int64_t row_bytes = tensor::RowBytes(type, n);
+  const int64_t block_bytes = tensor::RowBytes(type, tensor::GetDTypeInfo(type).block_elems);
+  for (int64_t off = 0; off < row_bytes * rows; off += block_bytes) {
+    const int64_t d_at = type == tensor::DType::kQ6_K ? block_bytes - 2 : 0;
+    const int64_t d_len = type == tensor::DType::kQ4_K ? 4 : 2;
+    std::memcpy(w.data() + off + d_at, scales_only.data() + off + d_at, d_len);
+  }
+  return w;
+}
+
 // Activations converted as MatMul converts them (large values reach the ends of the range).
 inline std::vector<uint8_t> Activations(tensor::DType type, const std::vector<float>& x, int64_t n,
                                         int64_t tokens) {

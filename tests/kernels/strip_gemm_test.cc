@@ -64,17 +64,7 @@ TEST(StripGemm, ExtremeQuantsDoNotOverflow) {
   for (DType type : kStripTypes) {
     const int64_t n = 4096, rows = 16, tokens = strip::MinStripTokens(static_cast<int>(type));
     for (uint8_t fill : {uint8_t{0x00}, uint8_t{0xFF}, uint8_t{0x80}, uint8_t{0x7F}}) {
-      std::vector<uint8_t> w = RandomWeights(type, n, rows, 5);
-      // Keep the random fp16 scales, overwrite everything else with `fill`.
-      const std::vector<uint8_t> scales_only = w;
-      for (uint8_t& b : w) b = fill;
-      const int64_t row_bytes = tensor::RowBytes(type, n);
-      const int64_t block_bytes = tensor::RowBytes(type, tensor::GetDTypeInfo(type).block_elems);
-      for (int64_t off = 0; off < row_bytes * rows; off += block_bytes) {
-        const int64_t d_at = type == DType::kQ6_K ? block_bytes - 2 : 0;
-        const int64_t d_len = type == DType::kQ4_K ? 4 : 2;
-        std::memcpy(w.data() + off + d_at, scales_only.data() + off + d_at, d_len);
-      }
+      const std::vector<uint8_t> w = ExtremeWeights(type, n, rows, fill);
       std::vector<float> x(static_cast<size_t>(n * tokens));
       for (size_t i = 0; i < x.size(); ++i) x[i] = (i / 7) % 2 ? 100.0f : -100.0f;
       const std::vector<uint8_t> a = Activations(type, x, n, tokens);

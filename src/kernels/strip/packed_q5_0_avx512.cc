@@ -68,11 +68,9 @@ struct Q5_0 : Q8_0Activations {
     return _mm512_add_epi8(q, _mm512_set1_epi8(112));                           // - 16 + 128
   }
 
-  // Per block and lane l (quants 4l..4l+3): acc[l] = fma(dw * da, lane sum, acc[l]), as
-  // LegacyDot does for each row.
+  // LegacyDot of cpu_reference_order.h for 16 rows (Q8_0Activations::AccumulateBlock).
   template <int T>
   static void Tile(const TileArgs& a) {
-    const int64_t nb = a.n / 32;
     __m512 acc[T][8];
     LoadSums(acc, a, 0);
     for (int64_t p = a.b0; p < a.b1; ++p) {
@@ -92,20 +90,7 @@ struct Q5_0 : Q8_0Activations {
                               Unpack<2>(nib[2], high), Unpack<3>(nib[3], high),
                               Unpack<4>(nib[0], high), Unpack<5>(nib[1], high),
                               Unpack<6>(nib[2], high), Unpack<7>(nib[3], high)};
-#pragma GCC unroll 16
-        for (int t = 0; t < T; ++t) {
-          const uint8_t* at = a.act + t * a.act_stride;
-          const uint8_t* q = at + b * 32;
-          const int32_t* corr = reinterpret_cast<const int32_t*>(at + nb * 36) + b * 8;
-          const __m512 d =
-              _mm512_mul_ps(dw, _mm512_set1_ps(reinterpret_cast<const float*>(at + nb * 32)[b]));
-#pragma GCC unroll 16
-          for (int l = 0; l < 8; ++l) {
-            const __m512i sum = _mm512_dpbusd_epi32(_mm512_set1_epi32(corr[l]), w[l],
-                                                    _mm512_set1_epi32(Load32(q + l * 4)));
-            acc[t][l] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sum), acc[t][l]);
-          }
-        }
+        AccumulateBlock(a, b, dw, w, acc);
       }
     }
     FinishLanes(acc, a);

@@ -75,6 +75,29 @@ struct Q6KActivations : Q8KActivations<64> {
 
 // Q8_0 activations for the 32-element block types (Q8_0, Q5_0, Q4_0).
 struct Q8_0Activations {
+  // Block b of T tokens against the 16 rows' quants + 128 (w[l]: quants 4l..4l+3 of each row)
+  // and fp32 scales dw: acc[t][l] = fma(dw * da, lane sum, acc[t][l]), as LegacyDot does for
+  // each row.
+  template <int T>
+  [[gnu::always_inline]] static void AccumulateBlock(const TileArgs& a, int64_t b, __m512 dw,
+                                                     const __m512i (&w)[8], __m512 (&acc)[T][8]) {
+    const int64_t nb = a.n / 32;
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) {
+      const uint8_t* at = a.act + t * a.act_stride;
+      const uint8_t* q = at + b * 32;
+      const int32_t* corr = reinterpret_cast<const int32_t*>(at + nb * 36) + b * 8;
+      const __m512 d =
+          _mm512_mul_ps(dw, _mm512_set1_ps(reinterpret_cast<const float*>(at + nb * 32)[b]));
+#pragma GCC unroll 16
+      for (int l = 0; l < 8; ++l) {
+        const __m512i sum = _mm512_dpbusd_epi32(_mm512_set1_epi32(corr[l]), w[l],
+                                                _mm512_set1_epi32(Load32(q + l * 4)));
+        acc[t][l] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sum), acc[t][l]);
+      }
+    }
+  }
+
   // Prepared activations: all quants; per block the fp32 scale; per block and group of 4
   // quants, -128 * their sum (undoes the + 128 of the weights in that group's lane).
   static int64_t PreparedBytes(int64_t n) { return RoundUp64(n / 32 * (32 + 4 + 32)); }

@@ -56,35 +56,18 @@ struct Q8_0 : Q8_0Activations {
     }
   }
 
-  // Per block and lane l (quants 4l..4l+3): acc[l] = fma(dw * da, lane sum, acc[l]), as
-  // LegacyDot does for each row.
+  // LegacyDot of cpu_reference_order.h for 16 rows (Q8_0Activations::AccumulateBlock).
   template <int T>
   static void Tile(const TileArgs& a) {
-    const int64_t n = a.n, act_stride = a.act_stride;
-    const uint8_t *strip = a.strip, *act = a.act;
-    const int64_t nb = n / 32;
     __m512 acc[T][8];
     LoadSums(acc, a, 0);
     for (int64_t b = a.b0; b < a.b1; ++b) {
-      const uint8_t* blk = strip + b * kBlockBytes;
+      const uint8_t* blk = a.strip + b * kBlockBytes;
       const __m512 dw = _mm512_load_ps(blk);
       __m512i w[8];
 #pragma GCC unroll 16
       for (int l = 0; l < 8; ++l) w[l] = _mm512_load_si512(blk + 64 + l * 64);
-#pragma GCC unroll 16
-      for (int t = 0; t < T; ++t) {
-        const uint8_t* at = act + t * act_stride;
-        const uint8_t* q = at + b * 32;
-        const int32_t* corr = reinterpret_cast<const int32_t*>(at + nb * 36) + b * 8;
-        const __m512 d =
-            _mm512_mul_ps(dw, _mm512_set1_ps(reinterpret_cast<const float*>(at + nb * 32)[b]));
-#pragma GCC unroll 16
-        for (int l = 0; l < 8; ++l) {
-          const __m512i sum = _mm512_dpbusd_epi32(_mm512_set1_epi32(corr[l]), w[l],
-                                                  _mm512_set1_epi32(Load32(q + l * 4)));
-          acc[t][l] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sum), acc[t][l]);
-        }
-      }
+      AccumulateBlock(a, b, dw, w, acc);
     }
     FinishLanes(acc, a);
   }
