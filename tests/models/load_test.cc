@@ -1,4 +1,5 @@
-// Loading maps the file and uses weights in place: nothing is copied before the first forward pass.
+// Loading maps the file and uses weights in place: nothing is copied before the first forward
+// pass, except the quantized matrices packed at load, whose file pages are then given back.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -50,6 +51,29 @@ TEST(ModelLoad, DoesNotCopyWeights) {
     EXPECT_LT(anon, file_size / 4) << "anonymous memory grew by " << anon << " bytes";
     EXPECT_LT(mapped, file_size / 4) << "mapped file pages grew by " << mapped << " bytes";
   }
+}
+
+// Packed quantized weights (Model::PackWeights) are a copy, but the file pages they were packed
+// from are handed back: resident memory grows by about the packed bytes, not twice the file.
+TEST(ModelLoad, PackedWeightsReplaceTheirFilePages) {
+  R1D_REQUIRE_TESTDATA();
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer's redzones and shadow memory distort resident-memory counts";
+#endif
+  const std::string path = testing::FindTestModel("qwen2-tiny-q8_0.gguf");
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  const int64_t file_size = st.st_size;
+  const int64_t anon_before = Resident("RssAnon"), file_before = Resident("RssFile");
+  auto model = models::LoadModel(path);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  const int64_t packed = (*model)->pack_stats().bytes;
+  if (packed == 0) GTEST_SKIP() << "no packed product on this CPU";
+  const int64_t anon = Resident("RssAnon") - anon_before;
+  const int64_t mapped = Resident("RssFile") - file_before;
+  // Allow the vocabulary strings and one huge page of rounding beside the packed copy.
+  EXPECT_LT(anon, packed + (6 << 20)) << "anonymous memory grew by " << anon << " bytes";
+  EXPECT_LT(mapped, file_size / 4) << "mapped file pages grew by " << mapped << " bytes";
 }
 
 TEST(ModelLoad, ReportsHyperParameters) {
