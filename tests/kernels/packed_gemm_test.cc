@@ -38,6 +38,19 @@ WeightView Packed(ThreadPool& pool, const std::vector<uint8_t>& w, DType type, i
   return view;
 }
 
+// MatMul of `tokens` rows of x on w packed, checked bit for bit against the portable dot.
+void ExpectPackedMatMulBits(ThreadPool& pool, DType type, int64_t n, int64_t rows,
+                            const std::vector<uint8_t>& w, const std::vector<float>& x,
+                            int64_t tokens, const char* what) {
+  std::unique_ptr<AnonBuffer> buffer;
+  const WeightView view = Packed(pool, w, type, n, rows, buffer);
+  std::vector<float> y(static_cast<size_t>(rows * tokens));
+  MatMulScratch scratch;
+  MatMul(pool, view, x.data(), tokens, y.data(), scratch);
+  ExpectPortableBits(type, n, w, rows, Activations(type, x, n, tokens), Identity(tokens), y, rows,
+                     what);
+}
+
 TEST(PackedGemm, EveryOutputMatchesThePortableDotBitForBit) {
   if (!HavePacked()) GTEST_SKIP() << "no packed product on this CPU";
   ThreadPool pool(2);
@@ -52,13 +65,7 @@ TEST(PackedGemm, EveryOutputMatchesThePortableDotBitForBit) {
           const uint32_t seed = static_cast<uint32_t>(n * 7 + rows * 13 + tokens * 103);
           const std::vector<uint8_t> w = RandomWeights(type, n, rows, seed);
           const std::vector<float> x = RandomFloats(n * tokens, seed + 1);
-          const std::vector<uint8_t> a = Activations(type, x, n, tokens);
-          std::unique_ptr<AnonBuffer> buffer;
-          const WeightView view = Packed(pool, w, type, n, rows, buffer);
-          std::vector<float> y(static_cast<size_t>(rows * tokens));
-          MatMulScratch scratch;
-          MatMul(pool, view, x.data(), tokens, y.data(), scratch);
-          ExpectPortableBits(type, n, w, rows, a, Identity(tokens), y, rows, "packed");
+          ExpectPackedMatMulBits(pool, type, n, rows, w, x, tokens, "packed");
         }
       }
     }
@@ -77,13 +84,7 @@ TEST(PackedGemm, ExtremeQuantsDoNotOverflow) {
       for (int64_t tokens : {1, 4}) {
         std::vector<float> x(static_cast<size_t>(n * tokens));
         for (size_t i = 0; i < x.size(); ++i) x[i] = (i / 7) % 2 ? 100.0f : -100.0f;
-        const std::vector<uint8_t> a = Activations(type, x, n, tokens);
-        std::unique_ptr<AnonBuffer> buffer;
-        const WeightView view = Packed(pool, w, type, n, rows, buffer);
-        std::vector<float> y(static_cast<size_t>(rows * tokens));
-        MatMulScratch scratch;
-        MatMul(pool, view, x.data(), tokens, y.data(), scratch);
-        ExpectPortableBits(type, n, w, rows, a, Identity(tokens), y, rows, "extremes");
+        ExpectPackedMatMulBits(pool, type, n, rows, w, x, tokens, "extremes");
       }
     }
   }

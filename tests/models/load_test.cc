@@ -27,6 +27,12 @@ int64_t Resident(const std::string& kind) {
   return -1;
 }
 
+int64_t FileSize(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_size;
+}
+
 TEST(ModelLoad, DoesNotCopyWeights) {
   R1D_REQUIRE_TESTDATA();
 #if defined(__SANITIZE_ADDRESS__)
@@ -37,9 +43,7 @@ TEST(ModelLoad, DoesNotCopyWeights) {
     SCOPED_TRACE(name);
     const std::string path = testing::FindTestModel(name);
     ASSERT_FALSE(path.empty());
-    struct stat st {};
-    ASSERT_EQ(::stat(path.c_str(), &st), 0);
-    const int64_t file_size = st.st_size;
+    const int64_t file_size = FileSize(path);
     const int64_t anon_before = Resident("RssAnon"), file_before = Resident("RssFile");
     auto model = models::LoadModel(path);
     ASSERT_TRUE(model.ok()) << model.status().message();
@@ -61,9 +65,7 @@ TEST(ModelLoad, PackedWeightsReplaceTheirFilePages) {
   GTEST_SKIP() << "AddressSanitizer's redzones and shadow memory distort resident-memory counts";
 #endif
   const std::string path = testing::FindTestModel("qwen2-tiny-q8_0.gguf");
-  struct stat st {};
-  ASSERT_EQ(::stat(path.c_str(), &st), 0);
-  const int64_t file_size = st.st_size;
+  const int64_t file_size = FileSize(path);
   const int64_t anon_before = Resident("RssAnon"), file_before = Resident("RssFile");
   auto model = models::LoadModel(path);
   ASSERT_TRUE(model.ok()) << model.status().message();

@@ -68,32 +68,25 @@ struct Q5_0 : Q8_0Activations {
     return _mm512_add_epi8(q, _mm512_set1_epi8(112));                           // - 16 + 128
   }
 
-  // LegacyDot of cpu_reference_order.h for 16 rows (Q8_0Activations::AccumulateBlock).
+  [[gnu::always_inline]] static void Weights(const uint8_t* pair, int e, __m512i (&w)[8]) {
+    const uint8_t* blk = pair + kBlockAt + e * kBlockStride;
+    const __m512i high = _mm512_load_si512(blk + 4 * 64);
+    __m512i nib[4];
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) nib[k] = _mm512_load_si512(blk + 64 * k);
+    w[0] = Unpack<0>(nib[0], high);
+    w[1] = Unpack<1>(nib[1], high);
+    w[2] = Unpack<2>(nib[2], high);
+    w[3] = Unpack<3>(nib[3], high);
+    w[4] = Unpack<4>(nib[0], high);
+    w[5] = Unpack<5>(nib[1], high);
+    w[6] = Unpack<6>(nib[2], high);
+    w[7] = Unpack<7>(nib[3], high);
+  }
+
   template <int T>
   static void Tile(const TileArgs& a) {
-    __m512 acc[T][8];
-    LoadSums(acc, a, 0);
-    for (int64_t p = a.b0; p < a.b1; ++p) {
-      const uint8_t* pair = a.strip + p * kBlockBytes;
-      PrefetchAhead(a, pair, kBlockBytes, 12);  // about 8 KiB ahead
-#pragma GCC unroll 2
-      for (int e = 0; e < 2; ++e) {
-        const int64_t b = 2 * p + e;
-        const uint8_t* blk = pair + kBlockAt + e * kBlockStride;
-        const __m512 dw =
-            _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(pair + 32 * e)));
-        const __m512i high = _mm512_load_si512(blk + 4 * 64);
-        __m512i nib[4];
-#pragma GCC unroll 4
-        for (int k = 0; k < 4; ++k) nib[k] = _mm512_load_si512(blk + 64 * k);
-        const __m512i w[8] = {Unpack<0>(nib[0], high), Unpack<1>(nib[1], high),
-                              Unpack<2>(nib[2], high), Unpack<3>(nib[3], high),
-                              Unpack<4>(nib[0], high), Unpack<5>(nib[1], high),
-                              Unpack<6>(nib[2], high), Unpack<7>(nib[3], high)};
-        AccumulateBlock(a, b, dw, w, acc);
-      }
-    }
-    FinishLanes(acc, a);
+    PackedPairTile<Q5_0, T>(a);
   }
 };
 

@@ -51,26 +51,14 @@ struct Q8_0 : Q8_0Activations {
     }
   }
 
-  // LegacyDot of cpu_reference_order.h for 16 rows (Q8_0Activations::AccumulateBlock).
+  [[gnu::always_inline]] static void Weights(const uint8_t* pair, int e, __m512i (&w)[8]) {
+#pragma GCC unroll 8
+    for (int l = 0; l < 8; ++l) w[l] = _mm512_load_si512(pair + kQuantsAt + (8 * e + l) * 64);
+  }
+
   template <int T>
   static void Tile(const TileArgs& a) {
-    __m512 acc[T][8];
-    LoadSums(acc, a, 0);
-    for (int64_t p = a.b0; p < a.b1; ++p) {
-      PrefetchAhead(a, a.strip + p * kBlockBytes, kBlockBytes, 8);  // about 8 KiB ahead
-#pragma GCC unroll 2
-      for (int e = 0; e < 2; ++e) {
-        const int64_t b = 2 * p + e;
-        const uint8_t* blk = a.strip + p * kBlockBytes;
-        const __m512 dw =
-            _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(blk + 32 * e)));
-        __m512i w[8];
-#pragma GCC unroll 16
-        for (int l = 0; l < 8; ++l) w[l] = _mm512_load_si512(blk + kQuantsAt + (8 * e + l) * 64);
-        AccumulateBlock(a, b, dw, w, acc);
-      }
-    }
-    FinishLanes(acc, a);
+    PackedPairTile<Q8_0, T>(a);
   }
 };
 

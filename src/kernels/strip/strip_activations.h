@@ -120,4 +120,27 @@ struct Q8_0Activations {
   }
 };
 
+// The tile of a 32-element block type packed in pairs of blocks (64 elements) whose first 64
+// bytes are the two blocks' fp16 scales of the 16 rows: Format::Weights(pair, e, w) gives block
+// e's quants + 128, w[l] holding quants 4l..4l+3 of each row. LegacyDot of
+// cpu_reference_order.h for 16 rows.
+template <class Format, int T>
+void PackedPairTile(const TileArgs& a) {
+  __m512 acc[T][8];
+  LoadSums(acc, a, 0);
+  for (int64_t p = a.b0; p < a.b1; ++p) {
+    const uint8_t* pair = a.strip + p * Format::kBlockBytes;
+    PrefetchAhead(a, pair, Format::kBlockBytes, 8192 / Format::kBlockBytes + 1);  // ~8 KiB ahead
+#pragma GCC unroll 2
+    for (int e = 0; e < 2; ++e) {
+      const __m512 dw =
+          _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(pair + 32 * e)));
+      __m512i w[8];
+      Format::Weights(pair, e, w);
+      Q8_0Activations::AccumulateBlock(a, 2 * p + e, dw, w, acc);
+    }
+  }
+  FinishLanes(acc, a);
+}
+
 }  // namespace r1d::kernels::strip::avx512::detail
