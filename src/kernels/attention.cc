@@ -44,7 +44,7 @@ void AttendOne(const AttentionShape& shape, const AttentionEntry& e, int64_t t, 
   const int64_t hk = h / group;
   const int64_t n_kv = e.pos0 + t + 1;  // causal: positions [0, pos0 + t]
   const float* qh = e.q + t * q_dim + h * D;
-  for (int64_t d = 0; d < D; ++d) q16[d] = Fp32ToFp16(qh[d]);
+  f16_order::ToF16Row(qh, q16, D);
   float max = -INFINITY;
   for (int64_t j = 0; j < n_kv; ++j) {
     const uint16_t* k = kv.K(j) + hk * D;

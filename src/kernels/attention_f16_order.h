@@ -6,13 +6,22 @@
 #include <cstdint>
 
 #include "core/fp16.h"
+#include "kernels/ops.h"
 #include "kernels/parity/cpu_reference_order.h"
+#include "tensor/dtype.h"
 
 namespace r1d::kernels::f16_order {
 
 // llama.cpp pads the visible cache cells to a multiple of 32; the padding decides which
 // products its F16 dot product does in SIMD and which in the scalar tail.
 inline constexpr int64_t kKvPad = 32;
+
+// dst[i] = f16(src[i]) with the CPU's conversion instruction where it has one (round to nearest
+// even, as llama.cpp's GGML_CPU_FP32_TO_FP16 on x86).
+inline void ToF16Row(const float* src, uint16_t* dst, int64_t n) {
+  static const auto convert = GetKernels(tensor::DType::kF16)->quantize_row;
+  convert(src, dst, n);
+}
 
 // p = softmax(scores[0..n_kv)) written as F16 into p16, with llama.cpp's exp and summation
 // (16-wide chunks, each chunk's sum added in double). Overwrites scores.
@@ -26,7 +35,8 @@ inline void SoftmaxToF16(const parity::FloatKernels& fk, float* scores, float ma
     sum += static_cast<double>(parity::Hsum16(chunk));
   }
   const float inv = static_cast<float>(1.0 / sum);
-  for (int64_t j = 0; j < n_kv; ++j) p16[j] = Fp32ToFp16(scores[j] * inv);
+  for (int64_t j = 0; j < n_kv; ++j) scores[j] *= inv;
+  ToF16Row(scores, p16, n_kv);
 }
 
 // out[d] = sum_j p16[j] * V_j[d] for d < dv, V_j = v_row(j) (F16), in the order of the product

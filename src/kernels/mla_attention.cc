@@ -43,7 +43,7 @@ void CausalAttentionKv(ThreadPool& pool, const MlaShape& shape, const Decompress
       const int64_t t = job / shape.n_head, h = job % shape.n_head;
       const int64_t n_kv = pos0 + t + 1;
       const float* qh = q + t * q_dim + h * dk;
-      for (int64_t d = 0; d < dk; ++d) q16[d] = Fp32ToFp16(qh[d]);
+      f16_order::ToF16Row(qh, q16, dk);
       float max = -INFINITY;
       for (int64_t j = 0; j < n_kv; ++j) {
         const uint16_t* k = kv.k + j * kv.k_stride + h * dk;
