@@ -51,16 +51,9 @@ int RunBench(const BenchFlags& flags) {
   const auto load_start = std::chrono::steady_clock::now();
   auto model = models::LoadModel(*model_path, load);
   if (!model.ok()) return Fail(model.status().message());
-  const kernels::PackStats& packed = (*model)->pack_stats();
-  std::fprintf(stderr, "loaded in %.2f s; %lld matrices packed (%.1f MiB)",
+  std::fprintf(stderr, "loaded in %.2f s; %s\n",
                Seconds(load_start, std::chrono::steady_clock::now()),
-               static_cast<long long>(packed.matrices),
-               static_cast<double>(packed.bytes) / 1048576);
-  if (packed.over_budget > 0) {
-    std::fprintf(stderr, ", %lld left in the file layout for lack of memory",
-                 static_cast<long long>(packed.over_budget));
-  }
-  std::fprintf(stderr, "\n");
+               models::DescribePacking((*model)->pack_stats()).c_str());
   const models::ModelInfo& info = (*model)->info();
   const int threads = ThreadPool::ResolveCount(flags.threads);
   ThreadPool pool(threads);

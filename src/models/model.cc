@@ -48,6 +48,17 @@ Result<std::unique_ptr<Model>> LoadModel(std::unique_ptr<formats::GgufFile> file
   return model;
 }
 
+std::string DescribePacking(const kernels::PackStats& stats) {
+  char text[160];
+  std::snprintf(text, sizeof text, "%lld matrices packed (%.1f MiB)",
+                static_cast<long long>(stats.matrices), static_cast<double>(stats.bytes) / 1048576);
+  std::string out = text;
+  if (stats.over_budget > 0) {
+    out += ", " + std::to_string(stats.over_budget) + " left in the file layout for lack of memory";
+  }
+  return out;
+}
+
 Status Model::PackWeights(ThreadPool& pool) {
   if (packed_ != nullptr) return Status::Ok();
   std::vector<kernels::PackRequest> requests = MatricesToPack();

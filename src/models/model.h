@@ -81,6 +81,10 @@ class Model {
   kernels::PackStats pack_stats_;
 };
 
+// "197 matrices packed (953.9 MiB)", plus how many stayed in the file layout for lack of
+// memory, for load messages.
+std::string DescribePacking(const kernels::PackStats& stats);
+
 struct LoadOptions {
   // Pack the weight matrices at load (Model::PackWeights), using every core for it.
   bool pack_weights = true;

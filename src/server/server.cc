@@ -101,7 +101,12 @@ Status Serve(const ServeOptions& options, const std::function<void(uint16_t)>& o
     R1D_ASSIGN_OR_RETURN(source, ReadTextFile(options.chat_template_file));
   }
   R1D_ASSIGN_OR_RETURN(tokenizer::ChatTemplate tmpl, tokenizer::ChatTemplate::Parse(source));
+  std::fprintf(stderr, "r1d: loading %s\n", ModelIdFromArg(options.model).c_str());
+  const auto load_start = std::chrono::steady_clock::now();
   R1D_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> model, models::LoadModel(std::move(file)));
+  std::fprintf(stderr, "r1d: model loaded in %.1f s; %s\n",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count(),
+               models::DescribePacking(model->pack_stats()).c_str());
 
   runtime::EngineOptions eo;
   const int64_t n_ctx_train = model->info().n_ctx_train > 0 ? model->info().n_ctx_train : 4096;

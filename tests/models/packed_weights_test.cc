@@ -79,3 +79,19 @@ TEST(PackedWeights, AbsorbedAttentionKeepsItsBits) {
 
 }  // namespace
 }  // namespace r1d
+
+namespace r1d {
+namespace {
+
+TEST(PackedWeights, DescribePackingNamesWhatWasLeftOut) {
+  kernels::PackStats stats;
+  stats.matrices = 3;
+  stats.bytes = 2 * 1048576 + 104858;
+  EXPECT_EQ(models::DescribePacking(stats), "3 matrices packed (2.1 MiB)");
+  stats.over_budget = 4;
+  EXPECT_EQ(models::DescribePacking(stats),
+            "3 matrices packed (2.1 MiB), 4 left in the file layout for lack of memory");
+}
+
+}  // namespace
+}  // namespace r1d
