@@ -138,17 +138,19 @@ void MatMulShared(ThreadPool& pool, const WeightView* const* w, float* const* y,
     return;
   }
   if (static_cast<int>(scratch.parts.size()) < count) scratch.parts.resize(count);
-  std::vector<PreparedProduct> products(count);
+  std::vector<PreparedProduct>& products = scratch.products;
+  std::vector<const void*>& kinds = scratch.kinds;
+  products.resize(count);
+  kinds.resize(count);
   for (int i = 0; i < count; ++i) {
     const parity::QuantGemm* gemm = ChooseGemm(*w[i], n_tokens);
     const DType act_type = GetKernels(w[i]->type)->vec_dot_type;
     products[i] = {*w[i], nullptr, n_tokens, y[i]};
-    // An earlier product of the same kind, activation type and length has the prepared rows.
+    kinds[i] = gemm;
+    // An earlier product of the same kind (which fixes the activation type) and length has the
+    // prepared rows.
     for (int j = 0; j < i && products[i].prepared == nullptr; ++j) {
-      if (ChooseGemm(*w[j], n_tokens) == gemm && GetKernels(w[j]->type)->vec_dot_type == act_type &&
-          w[j]->n_in == w[i]->n_in) {
-        products[i].prepared = products[j].prepared;
-      }
+      if (kinds[j] == gemm && w[j]->n_in == w[i]->n_in) products[i].prepared = products[j].prepared;
     }
     if (products[i].prepared != nullptr) continue;
     MatMulScratch& part = scratch.parts[i];

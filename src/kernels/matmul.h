@@ -21,11 +21,22 @@ struct WeightView {
   int64_t row_bytes() const { return tensor::RowBytes(type, n_in); }
 };
 
-// Reusable buffer for the activations converted to the weight's vec-dot type.
+// A product whose activations were prepared in advance (PrepareActivations), for
+// RunPreparedProducts.
+struct PreparedProduct {
+  WeightView w;
+  const uint8_t* prepared = nullptr;  // from PrepareActivations for w's type
+  int64_t n_tokens = 0;
+  float* y = nullptr;  // [n_tokens][w.n_out]
+};
+
+// Reusable buffers of the products (nothing is allocated per call once they have grown).
 struct MatMulScratch {
-  std::vector<uint8_t> act;
+  std::vector<uint8_t> act;          // activations converted to the weight's vec-dot type
   std::vector<uint8_t> prepared;     // the blocked products' layout (64-byte aligned inside)
   std::vector<MatMulScratch> parts;  // MatMulShared: one per product
+  std::vector<PreparedProduct> products;
+  std::vector<const void*> kinds;  // MatMulShared: the blocked product each one uses
 };
 
 // y[t * n_out + r] = dot(W row r, x[t * n_in ...]) for t in [0, n_tokens).
@@ -51,20 +62,14 @@ bool MatMulConverted(ThreadPool& pool, const WeightView& w, const uint8_t* act,
 // Whether PrepareActivations / RunPreparedProducts handle weights of this type on this CPU.
 bool HasBlockedProduct(tensor::DType type);
 
-// Several products whose activations were prepared in advance, run in one parallel region
-// (mixture-of-experts layers: a handful of small expert matrices per token, each otherwise a
-// thread wake-up and a tail of idle threads).
-struct PreparedProduct {
-  WeightView w;
-  const uint8_t* prepared = nullptr;  // from PrepareActivations for w's type
-  int64_t n_tokens = 0;
-  float* y = nullptr;  // [n_tokens][w.n_out]
-};
 // Rearranges n_tokens converted activation rows (row t at act + (rows ? rows[t] : t) *
 // act_row_bytes) for w's blocked product into `scratch`; nullptr (nothing done) when w's type
 // has no blocked product.
 const uint8_t* PrepareActivations(const WeightView& w, const uint8_t* act, int64_t act_row_bytes,
                                   const int32_t* rows, int64_t n_tokens, MatMulScratch& scratch);
+// Several products whose activations were prepared in advance, run in one parallel region
+// (mixture-of-experts layers: a handful of small expert matrices per token, each otherwise a
+// thread wake-up and a tail of idle threads).
 void RunPreparedProducts(ThreadPool& pool, const PreparedProduct* products, int64_t count);
 
 }  // namespace r1d::kernels

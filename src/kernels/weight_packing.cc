@@ -83,7 +83,8 @@ Result<std::unique_ptr<AnonBuffer>> PackWeights(ThreadPool& pool,
     auto it = job_of.find(w.data);
     if (it == job_of.end()) continue;
     const Job& job = jobs[it->second];
-    if (job.source.type != w.type || job.source.n_in != w.n_in) continue;
+    // A view of the same data must fit in what was packed (same layout, no more rows).
+    if (job.source.type != w.type || job.source.n_in != w.n_in || w.n_out > job.rows) continue;
     w.packed = base + job.offset;
     w.packed_row_bytes = strip::PackedRowBytes(static_cast<int>(w.type), w.n_in);
     ++local.matrices;

@@ -141,6 +141,14 @@ TEST(PackedGemm, PackWeightsPacksWhatItCanAndLeavesTheRest) {
   EXPECT_EQ(stats.skipped, 2);
   EXPECT_EQ(stats.bytes, strip::PackedMatrixBytes(static_cast<int>(DType::kQ4_K), 256, 32));
   EXPECT_EQ(a.packed, tied.packed);
+  // A later view of the same data with more rows than were packed stays in the file layout.
+  WeightView wider{q4.data(), DType::kQ4_K, 256, 16};
+  WeightView taller = wider;
+  taller.n_out = 48;
+  auto again = PackWeights(pool, {PackRequest{&wider}, PackRequest{&taller}});
+  ASSERT_TRUE(again.ok());
+  EXPECT_NE(wider.packed, nullptr);
+  EXPECT_EQ(taller.packed, nullptr);
   EXPECT_EQ(odd.packed, nullptr);
   EXPECT_EQ(half.packed, nullptr);
 
