@@ -14,10 +14,13 @@ namespace {
 
 constexpr const char* kKey = "lifecycle-key";
 
+// ignore_eos: the tiny model samples at random and may end early; these tests need a stream
+// that runs to max_tokens unless something stops it.
 std::string StreamRequest(int max_tokens, const std::string& prompt = "Tell me a story") {
   nlohmann::json body = {{"model", "deepseek-reasoner"},
                          {"messages", {{{"role", "user"}, {"content", prompt}}}},
                          {"max_tokens", max_tokens},
+                         {"ignore_eos", true},
                          {"stream", true}};
   return BuildRequest("POST", "/v1/chat/completions", body.dump(), kKey);
 }
@@ -129,7 +132,8 @@ TEST(ServeLifecycle, SigtermDrainsThenExitsZero) {
       Request(port, "POST", "/v1/completions", R"({"prompt":"hi","max_tokens":2})", kKey);
   EXPECT_EQ(refused.status, 503) << refused.body;
   EXPECT_TRUE(stream.ReadUntil("data: [DONE]")) << stream.received();
-  EXPECT_NE(stream.received().find("\"finish_reason\":\"length\""), std::string::npos);
+  EXPECT_NE(stream.received().find("\"finish_reason\":\"length\""), std::string::npos)
+      << stream.received();
   EXPECT_EQ(server.Wait(60), 0) << server.log();
 }
 

@@ -89,6 +89,7 @@ TEST_F(ServeParity, GreedyEqualsGenerateAmongFifteenOthers) {
                            {"max_tokens", 200},
                            {"temperature", 0.9},
                            {"seed", i},
+                           {"ignore_eos", true},
                            {"stream", true}};
     others.push_back(std::make_unique<RawStream>(
         port, BuildRequest("POST", "/v1/completions", body.dump(), kKey)));
@@ -101,7 +102,8 @@ TEST_F(ServeParity, GreedyEqualsGenerateAmongFifteenOthers) {
   // The others, 200 tokens each, were mid-generation around it; they finish normally.
   for (auto& s : others) {
     EXPECT_TRUE(s->ReadUntil("data: [DONE]")) << s->received();
-    EXPECT_NE(s->received().find("\"finish_reason\":\"length\""), std::string::npos);
+    EXPECT_NE(s->received().find("\"finish_reason\":\"length\""), std::string::npos)
+        << s->received();
   }
 }
 
