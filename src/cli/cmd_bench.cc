@@ -24,6 +24,7 @@ struct BenchFlags {
   std::vector<int> batches;
   bool json = false;
   bool no_pack = false;
+  bool fast_dots = false;
 };
 
 struct Stats {
@@ -48,6 +49,9 @@ int RunBench(const BenchFlags& flags) {
   if (!model_path.ok()) return Fail(model_path.status().message());
   models::LoadOptions load;
   load.pack_weights = !flags.no_pack;
+  load.row_order = flags.fast_dots;
+  if (flags.no_pack && flags.fast_dots)
+    return Fail("--fast-dots needs packed weights (no --no-pack)");
   const auto load_start = std::chrono::steady_clock::now();
   auto model = models::LoadModel(*model_path, load);
   if (!model.ok()) return Fail(model.status().message());
@@ -188,6 +192,7 @@ const CommandRegistrar kRegistrar(
       sub.add_flag("--no-pack", flags->no_pack,
                    "Compute on the weights as stored in the file instead of packing them at "
                    "load (for comparison; results are the same bits)");
+      AddFastDotsFlag(sub, flags->fast_dots);
       return [flags] { return RunBench(*flags); };
     });
 

@@ -26,6 +26,7 @@ struct GenerateFlags {
   int n_probs = 0;
   bool json = false;
   bool ignore_eos = false;
+  bool fast_dots = false;
   runtime::SamplingParams sampling;
 };
 
@@ -76,7 +77,9 @@ int RunGenerate(const GenerateFlags& flags) {
   auto eos_key = (*file)->GetUintOr("tokenizer.ggml.eos_token_id", UINT64_MAX);
   if (!bos_key.ok()) return Fail(bos_key.status().message());
   if (!eos_key.ok()) return Fail(eos_key.status().message());
-  auto model = models::LoadModel(std::move(file).value());
+  models::LoadOptions load;
+  load.row_order = flags.fast_dots;
+  auto model = models::LoadModel(std::move(file).value(), load);
   if (!model.ok()) return Fail(model.status().message());
   const models::ModelInfo& info = (*model)->info();
   const tokenizer::Tokenizer* vocab = tok.ok() ? tok->get() : nullptr;
@@ -172,6 +175,7 @@ const CommandRegistrar kRegistrar(
           ->check(CLI::Range(0, 100));
       sub.add_flag("--json", flags->json, "Print one JSON object with tokens and probabilities");
       sub.add_flag("--ignore-eos", flags->ignore_eos, "Keep generating after the end token");
+      AddFastDotsFlag(sub, flags->fast_dots);
       auto& s = flags->sampling;
       AddSamplingFlags(sub, s);
       return [flags] { return RunGenerate(*flags); };

@@ -62,6 +62,7 @@ const CommandRegistrar kRegistrar(
       sub.add_option("--drain-timeout", o.drain_timeout_s,
                      "Seconds to let requests finish after SIGTERM")
           ->capture_default_str();
+      AddFastDotsFlag(sub, o.row_order);
       return [flags] { return RunServe(*flags); };
     });
 

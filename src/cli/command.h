@@ -15,6 +15,15 @@ struct CommandRegistrar {
   CommandRegistrar(const std::string& name, const std::string& description, CommandSetup setup);
 };
 
+// Declares --fast-dots (models::LoadOptions::row_order) on a subcommand.
+inline void AddFastDotsFlag(CLI::App& sub, bool& row_order) {
+  sub.add_flag("--fast-dots", row_order,
+               "Run the quantized matrix products in row order: about half the multiply "
+               "instructions, so faster prompt processing and batched decode, but float "
+               "rounding differs from llama.cpp's (results are not the same bits, and greedy "
+               "output of small models can diverge after some tokens)");
+}
+
 // Prints "r1d: error: <message>" on one line to stderr and returns 1.
 int Fail(const std::string& message);
 

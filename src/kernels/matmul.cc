@@ -65,7 +65,7 @@ namespace {
 // Preparing and running must agree, so both ask here with the same token count.
 const parity::QuantGemm* ChooseGemm(const WeightView& w, int64_t n_tokens) {
   const DType type = w.type;
-  if (w.packed != nullptr) return strip::GetPackedGemm(static_cast<int>(type));
+  if (w.packed != nullptr) return strip::GetPackedGemm(static_cast<int>(type), w.row_order);
   if (n_tokens >= strip::MinStripTokens(static_cast<int>(type))) {
     if (const parity::QuantGemm* gemm = strip::GetStripGemm(static_cast<int>(type))) return gemm;
   }

@@ -10,7 +10,7 @@ namespace r1d::kernels {
 
 // A 2-D weight as stored in GGUF: n_out rows of n_in contiguous elements of `type`; and, when
 // it was packed at load (weight_packing.h), the packed copy the matrix products use instead
-// (every output the same bits).
+// (every output the same bits, unless row_order asks for the packed product in row order).
 struct WeightView {
   const void* data = nullptr;
   tensor::DType type = tensor::DType::kF32;
@@ -18,6 +18,7 @@ struct WeightView {
   int64_t n_out = 0;
   const void* packed = nullptr;  // strip::PackStrips layout, or null
   int64_t packed_row_bytes = 0;  // strip::PackedRowBytes
+  bool row_order = false;        // packed product in row order (strip/packed_row_order.h)
   int64_t row_bytes() const { return tensor::RowBytes(type, n_in); }
 };
 

@@ -43,7 +43,7 @@ Result<std::unique_ptr<Model>> LoadModel(std::unique_ptr<formats::GgufFile> file
   R1D_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadArchitecture(std::move(file)));
   if (options.pack_weights) {
     ThreadPool pool(0);
-    R1D_RETURN_IF_ERROR(model->PackWeights(pool));
+    R1D_RETURN_IF_ERROR(model->PackWeights(pool, options.row_order));
   }
   return model;
 }
@@ -59,13 +59,15 @@ std::string DescribePacking(const kernels::PackStats& stats) {
   return out;
 }
 
-Status Model::PackWeights(ThreadPool& pool) {
+Status Model::PackWeights(ThreadPool& pool, bool row_order) {
   if (packed_ != nullptr) return Status::Ok();
   std::vector<kernels::PackRequest> requests = MatricesToPack();
   R1D_ASSIGN_OR_RETURN(packed_, kernels::PackWeights(pool, requests, &pack_stats_, PackBudget()));
   for (const kernels::PackRequest& req : requests) {
-    const kernels::WeightView& w = *req.w;
-    if (w.packed == nullptr || req.keep_file_pages) continue;
+    kernels::WeightView& w = *req.w;
+    if (w.packed == nullptr) continue;
+    w.row_order = row_order;
+    if (req.keep_file_pages) continue;
     const int64_t rows = req.rows > 0 ? req.rows : w.n_out;
     file().ReleasePages(w.data, static_cast<size_t>(rows * w.row_bytes()));
   }

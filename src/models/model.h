@@ -67,8 +67,9 @@ class Model {
   // Packs the weight matrices once into the layout of kernels/weight_packing.h (LoadModel does
   // this unless told not to): every product then runs on the packed copy, with the same
   // results. The file pages of packed matrices are handed back to the page cache, so memory
-  // use stays about the file's size.
-  Status PackWeights(ThreadPool& pool);
+  // use stays about the file's size. With row_order the packed products run in row order
+  // (kernels/strip/packed_row_order.h): faster prefill and batched decode, not the same bits.
+  Status PackWeights(ThreadPool& pool, bool row_order = false);
   const kernels::PackStats& pack_stats() const { return pack_stats_; }
 
  protected:
@@ -88,6 +89,8 @@ std::string DescribePacking(const kernels::PackStats& stats);
 struct LoadOptions {
   // Pack the weight matrices at load (Model::PackWeights), using every core for it.
   bool pack_weights = true;
+  // Run the packed products in row order (`--fast-dots`; Model::PackWeights).
+  bool row_order = false;
 };
 
 // Opens the GGUF, reads the architecture and builds the model. The GgufFile stays alive inside

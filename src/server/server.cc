@@ -103,7 +103,10 @@ Status Serve(const ServeOptions& options, const std::function<void(uint16_t)>& o
   R1D_ASSIGN_OR_RETURN(tokenizer::ChatTemplate tmpl, tokenizer::ChatTemplate::Parse(source));
   std::fprintf(stderr, "r1d: loading %s\n", ModelIdFromArg(options.model).c_str());
   const auto load_start = std::chrono::steady_clock::now();
-  R1D_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> model, models::LoadModel(std::move(file)));
+  models::LoadOptions load;
+  load.row_order = options.row_order;
+  R1D_ASSIGN_OR_RETURN(std::unique_ptr<models::Model> model,
+                       models::LoadModel(std::move(file), load));
   std::fprintf(stderr, "r1d: model loaded in %.1f s; %s\n",
                std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count(),
                models::DescribePacking(model->pack_stats()).c_str());

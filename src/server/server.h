@@ -24,6 +24,7 @@ struct ServeOptions {
   int64_t max_queue = 64;
   double drain_timeout_s = 30;
   int io_threads = 2;
+  bool row_order = false;  // --fast-dots (models::LoadOptions::row_order)
 };
 
 // Runs the server; returns after a signal and the drain. Errors: the model, the template or the

@@ -1,17 +1,21 @@
 // The products on weights packed at load (kernels/strip/packed_gemm.h, weight_packing.h)
-// against the portable llama.cpp-order dot, output by output, bit for bit: every batch size
-// from one token up (tile remainders), rows that do not fill a strip, rows long enough to run
-// in several L1 passes, quants at their extremes, and the gathering form of the
+// against the portable llama.cpp-order dot and, for the row-order products, the portable
+// row-order dot (packed_row_order.h), output by output, bit for bit: every
+// batch size from one token up (tile remainders), rows that do not fill a strip, rows long enough
+// to run in several L1 passes, quants at their extremes, and the gathering form of the
 // mixture-of-experts layers. Also which matrices PackWeights packs and which it leaves.
 #include "kernels/strip/packed_gemm.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
 #include "core/thread_pool.h"
 #include "kernels/matmul.h"
+#include "kernels/strip/packed_row_order.h"
 #include "kernels/weight_packing.h"
 #include "quant_test_data.h"
 #include "tensor/dtype.h"
@@ -38,17 +42,31 @@ WeightView Packed(ThreadPool& pool, const std::vector<uint8_t>& w, DType type, i
   return view;
 }
 
-// MatMul of `tokens` rows of x on w packed, checked bit for bit against the portable dot.
+// y against the dot of every row of w with the activation rows `pick`, in llama.cpp's order
+// or in row order.
+void ExpectOrderBits(bool row_order, DType type, int64_t n, const std::vector<uint8_t>& w,
+                     int64_t rows, const std::vector<uint8_t>& a, const std::vector<int32_t>& pick,
+                     const std::vector<float>& y, int64_t y_stride, const char* what) {
+  const int t = static_cast<int>(type);
+  ExpectDotBits(row_order ? strip::GetRowOrderDot(t) : parity::GetPortableVecDot(t), type, n, w,
+                rows, a, pick, y, y_stride, row_order ? "row order" : what);
+}
+
+// MatMul of `tokens` rows of x on w packed, in both orders, checked bit for bit against the
+// portable dot of that order.
 void ExpectPackedMatMulBits(ThreadPool& pool, DType type, int64_t n, int64_t rows,
                             const std::vector<uint8_t>& w, const std::vector<float>& x,
                             int64_t tokens, const char* what) {
   std::unique_ptr<AnonBuffer> buffer;
-  const WeightView view = Packed(pool, w, type, n, rows, buffer);
-  std::vector<float> y(static_cast<size_t>(rows * tokens));
-  MatMulScratch scratch;
-  MatMul(pool, view, x.data(), tokens, y.data(), scratch);
-  ExpectPortableBits(type, n, w, rows, Activations(type, x, n, tokens), Identity(tokens), y, rows,
-                     what);
+  WeightView view = Packed(pool, w, type, n, rows, buffer);
+  for (bool row_order : {false, true}) {
+    view.row_order = row_order;
+    std::vector<float> y(static_cast<size_t>(rows * tokens));
+    MatMulScratch scratch;
+    MatMul(pool, view, x.data(), tokens, y.data(), scratch);
+    ExpectOrderBits(row_order, type, n, w, rows, Activations(type, x, n, tokens), Identity(tokens),
+                    y, rows, what);
+  }
 }
 
 TEST(PackedGemm, EveryOutputMatchesThePortableDotBitForBit) {
@@ -107,16 +125,20 @@ TEST(PackedGemm, GatherAndExpertStacks) {
     ASSERT_NE(first.packed, nullptr);
     const std::vector<int32_t> pick = {5, 0, 0, 3};
     for (int64_t e = 0; e < experts; ++e) {
-      WeightView view = first;
-      view.data = w.data() + e * rows * view.row_bytes();
-      view.packed = static_cast<const uint8_t*>(first.packed) + e * rows * view.packed_row_bytes;
-      std::vector<float> y(pick.size() * rows);
-      MatMulScratch scratch;
-      ASSERT_TRUE(MatMulConverted(pool, view, a.data(), a_row, pick.data(),
-                                  static_cast<int64_t>(pick.size()), y.data(), scratch));
-      const std::vector<uint8_t> expert(w.begin() + e * rows * view.row_bytes(),
-                                        w.begin() + (e + 1) * rows * view.row_bytes());
-      ExpectPortableBits(type, n, expert, rows, a, pick, y, rows, "expert gather");
+      for (bool row_order : {false, true}) {
+        WeightView view = first;
+        view.data = w.data() + e * rows * view.row_bytes();
+        view.packed = static_cast<const uint8_t*>(first.packed) + e * rows * view.packed_row_bytes;
+        view.row_order = row_order;
+        // The row-order products prepare their own activations from the same Q8 rows.
+        std::vector<float> y(pick.size() * rows);
+        MatMulScratch scratch;
+        ASSERT_TRUE(MatMulConverted(pool, view, a.data(), a_row, pick.data(),
+                                    static_cast<int64_t>(pick.size()), y.data(), scratch));
+        const std::vector<uint8_t> expert(w.begin() + e * rows * view.row_bytes(),
+                                          w.begin() + (e + 1) * rows * view.row_bytes());
+        ExpectOrderBits(row_order, type, n, expert, rows, a, pick, y, rows, "expert gather");
+      }
     }
   }
 }
@@ -191,13 +213,16 @@ TEST(MatMulShared, SameBitsAsSeparateProducts) {
   const std::vector<uint8_t> q6 = RandomWeights(DType::kQ6_K, n, 37, 3);
   const std::vector<uint8_t> q8 = RandomWeights(DType::kQ8_0, n, 20, 4);
   const std::vector<uint16_t> f16(static_cast<size_t>(n * 8), 0x3c00);
-  for (bool pack : {false, true}) {
+  // 0: file layout, 1: packed, 2: packed in row order.
+  for (int mode : {0, 1, 2}) {
+    const bool pack = mode > 0;
     WeightView a{q4a.data(), DType::kQ4_K, n, 48}, b{q4b.data(), DType::kQ4_K, n, 16};
     WeightView c{q6.data(), DType::kQ6_K, n, 37}, d{q8.data(), DType::kQ8_0, n, 20};
     WeightView h{f16.data(), DType::kF16, n, 8};
     auto buffer = PackWeights(
         pool, pack ? std::vector<PackRequest>{{&a}, {&b}, {&c}, {&d}} : std::vector<PackRequest>{});
     ASSERT_TRUE(buffer.ok());
+    for (WeightView* v : {&a, &b, &c, &d}) v->row_order = mode == 2;
     for (int64_t tokens : {1, 3, 24}) {
       const std::vector<float> x = RandomFloats(n * tokens, 7);
       for (const std::vector<const WeightView*>& group :
@@ -216,10 +241,46 @@ TEST(MatMulShared, SameBitsAsSeparateProducts) {
         for (size_t i = 0; i < group.size(); ++i) {
           ASSERT_EQ(std::memcmp(got[i].data(), want[i].data(), got[i].size() * sizeof(float)), 0)
               << "product " << i << " of " << group.size() << ", tokens " << tokens
-              << (pack ? ", packed" : ", file layout");
+              << (mode == 2 ? ", row order"
+                  : pack    ? ", packed"
+                            : ", file layout");
         }
       }
     }
+  }
+}
+
+}  // namespace
+}  // namespace r1d::kernels
+
+namespace r1d::kernels {
+namespace {
+
+// The row order and llama.cpp's order sum the same exact integer products and differ only in
+// where floats are rounded: per row, within a few float roundings of the sum's magnitude.
+TEST(RowOrderDot, AgreesWithTheLlamaOrderToRounding) {
+  for (DType type : kPackedTypes) {
+    const parity::VecDotFn row = strip::GetRowOrderDot(static_cast<int>(type));
+    const parity::VecDotFn llama = parity::GetPortableVecDot(static_cast<int>(type));
+    ASSERT_NE(row, nullptr) << tensor::DTypeName(type);
+    const int64_t n = 4096, rows = 64;
+    const std::vector<uint8_t> w = RandomWeights(type, n, rows, 5);
+    const std::vector<float> x = RandomFloats(n, 6);
+    const std::vector<uint8_t> a = Activations(type, x, n, 1);
+    const int64_t w_row = tensor::RowBytes(type, n);
+    double worst = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float want = llama(n, w.data() + r * w_row, a.data());
+      const float got = row(n, w.data() + r * w_row, a.data());
+      // The magnitude of the terms: the dot of |weights| with |activations| (dequantized).
+      std::vector<float> wf(static_cast<size_t>(n));
+      GetKernels(type)->dequantize_row(w.data() + r * w_row, wf.data(), n);
+      double scale = 0;
+      for (int64_t i = 0; i < n; ++i) scale += std::fabs(wf[i] * x[i]);
+      worst = std::max(worst, std::fabs(double{got} - want) / scale);
+    }
+    EXPECT_LT(worst, 1e-5) << tensor::DTypeName(type);
+    EXPECT_GT(worst, 0.0) << tensor::DTypeName(type) << ": the orders never differed";
   }
 }
 

@@ -115,22 +115,32 @@ inline void RunBlocked(const parity::QuantGemm& gemm, int64_t n, const std::vect
 
 // Checks y[t * y_stride + r] against the portable dot of weight row r and activation row
 // pick[t], bit for bit.
-inline void ExpectPortableBits(tensor::DType type, int64_t n, const std::vector<uint8_t>& w,
-                               int64_t rows, const std::vector<uint8_t>& a,
-                               const std::vector<int32_t>& pick, const std::vector<float>& y,
-                               int64_t y_stride, const char* what) {
-  const parity::VecDotFn portable = parity::GetPortableVecDot(static_cast<int>(type));
+// y (y_stride floats per token) holds, for each token t, the dot of every row of w with row
+// pick[t] of the activations a, bit for bit as `dot` computes it.
+inline void ExpectDotBits(parity::VecDotFn dot, tensor::DType type, int64_t n,
+                          const std::vector<uint8_t>& w, int64_t rows,
+                          const std::vector<uint8_t>& a, const std::vector<int32_t>& pick,
+                          const std::vector<float>& y, int64_t y_stride, const char* what) {
   const int64_t w_row = tensor::RowBytes(type, n);
   const int64_t a_row = tensor::RowBytes(GetKernels(type)->vec_dot_type, n);
   for (size_t t = 0; t < pick.size(); ++t) {
     for (int64_t r = 0; r < rows; ++r) {
-      const float want = portable(n, w.data() + r * w_row, a.data() + pick[t] * a_row);
+      const float want = dot(n, w.data() + r * w_row, a.data() + pick[t] * a_row);
       const float got = y[t * y_stride + r];
       ASSERT_EQ(FloatToBits(want), FloatToBits(got))
           << what << " " << tensor::DTypeName(type) << " n " << n << " rows " << rows << " tokens "
           << pick.size() << " at r " << r << " t " << t << ": " << want << " vs " << got;
     }
   }
+}
+
+// The same against the portable llama.cpp-order dot (cpu_reference_order.h).
+inline void ExpectPortableBits(tensor::DType type, int64_t n, const std::vector<uint8_t>& w,
+                               int64_t rows, const std::vector<uint8_t>& a,
+                               const std::vector<int32_t>& pick, const std::vector<float>& y,
+                               int64_t y_stride, const char* what) {
+  ExpectDotBits(parity::GetPortableVecDot(static_cast<int>(type)), type, n, w, rows, a, pick, y,
+                y_stride, what);
 }
 
 inline std::vector<int32_t> Identity(int64_t count) {

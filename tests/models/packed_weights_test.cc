@@ -3,6 +3,9 @@
 // test models (Q8_0, Q4_K, Q6_K) and both architectures.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "kernels/strip/packed_gemm.h"
@@ -25,6 +28,15 @@ std::vector<float> PrefillThenDecode(models::Model& model, ThreadPool& pool) {
   EXPECT_TRUE(model.Forward(pool, **st, prompt.data(), n, 0, out.data()).ok());
   EXPECT_TRUE(model.Forward(pool, **st, &prompt.back(), 1, n, out.data() + V).ok());
   return out;
+}
+
+std::vector<float> Softmax(const float* logits, int64_t n) {
+  const float top = *std::max_element(logits, logits + n);
+  std::vector<float> p(logits, logits + n);
+  double sum = 0;
+  for (float& x : p) sum += x = std::exp(x - top);
+  for (float& x : p) x = static_cast<float>(x / sum);
+  return p;
 }
 
 TEST(PackedWeights, SameLogitsBitForBit) {
@@ -91,6 +103,47 @@ TEST(PackedWeights, DescribePackingNamesWhatWasLeftOut) {
   stats.over_budget = 4;
   EXPECT_EQ(models::DescribePacking(stats),
             "3 matrices packed (2.1 MiB), 4 left in the file layout for lack of memory");
+}
+
+}  // namespace
+}  // namespace r1d
+
+namespace r1d {
+namespace {
+
+// Row order (`--fast-dots`) changes float rounding only: the logits are not the same bits as
+// llama.cpp's order, but the distribution stays close. The tiny test models re-quantize
+// activations before every product, which amplifies a rounding difference (one activation
+// quant moving a step), so the bound is on probabilities, loose, and far from what a wrong
+// product would give.
+TEST(PackedWeights, RowOrderStaysCloseToTheReferenceOrder) {
+  R1D_REQUIRE_TESTDATA();
+  if (kernels::strip::GetPackedGemm(static_cast<int>(tensor::DType::kQ8_0)) == nullptr) {
+    GTEST_SKIP() << "no packed product on this CPU";
+  }
+  ThreadPool pool(2);
+  for (const char* name :
+       {"qwen2-tiny-q8_0.gguf", "qwen2-tiny-q4_k_m.gguf", "deepseek2-tiny-q8_0.gguf"}) {
+    SCOPED_TRACE(name);
+    models::LoadOptions row;
+    row.row_order = true;
+    auto exact = models::LoadModel(testing::FindTestModel(name));
+    auto fast = models::LoadModel(testing::FindTestModel(name), row);
+    ASSERT_TRUE(exact.ok() && fast.ok());
+    const std::vector<float> want = PrefillThenDecode(**exact, pool);
+    const std::vector<float> got = PrefillThenDecode(**fast, pool);
+    EXPECT_NE(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)), 0)
+        << "row order gave llama.cpp's bits: it did not run";
+    const int64_t V = (*exact)->info().n_vocab;
+    for (int step = 0; step < 2; ++step) {
+      const std::vector<float> p = Softmax(want.data() + step * V, V);
+      const std::vector<float> q = Softmax(got.data() + step * V, V);
+      float worst = 0;
+      for (int64_t i = 0; i < V; ++i) worst = std::max(worst, std::fabs(p[i] - q[i]));
+      std::printf("  %s step %d: max |dp| = %.2e\n", name, step, worst);
+      EXPECT_LT(worst, 1e-3f) << "step " << step;
+    }
+  }
 }
 
 }  // namespace

@@ -56,9 +56,10 @@ void PackStrips(int type, int64_t n, const void* w, int64_t rows, int64_t s0, in
   }
 }
 
-const parity::QuantGemm* GetPackedGemm(int type) {
+const parity::QuantGemm* GetPackedGemm(int type, bool row_order) {
   const avx512::PackedFormat* f = Format(type);
-  return f != nullptr ? &f->gemm : nullptr;
+  if (f == nullptr) return nullptr;
+  return row_order ? &f->row_gemm : &f->gemm;
 }
 
 }  // namespace r1d::kernels::strip

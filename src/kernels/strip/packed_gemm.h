@@ -2,8 +2,10 @@
 // Weights repacked once, at load time, into the strip layout of the strip products
 // (strip_gemm.h): 16 rows interleaved 4 quants at a time, so one vpdpbusd yields the llama.cpp
 // lane sums of 16 rows. The products on them need no per-call packing, so the same kernels
-// serve every batch size, single-token decode included, with every output bit-identical to
-// the per-row llama.cpp-order dot of cpu_reference_order.h.
+// serve every batch size, single-token decode included. Each type has two products on the
+// same packed bytes: llama.cpp's order (every output bit-identical to the per-row dot of
+// cpu_reference_order.h; the default) and the row order of packed_row_order.h (about half
+// the multiply instructions: faster prefill and batched decode, different float rounding).
 //
 // The packed copy keeps the file's bits per weight: nibbles stay nibbles, scales stay in their
 // stored width (only transposed, and the 6-bit Q4_K scales unpacked to bytes), so decode reads
@@ -35,18 +37,22 @@ void PackStrips(int type, int64_t n, const void* w, int64_t rows, int64_t s0, in
                 void* packed);
 
 // The product on packed weights (same contract as parity::QuantGemm; `run` takes the packed
-// rows and PackedRowBytes as the row stride, rows starting at a multiple of 16), or nullptr.
-const parity::QuantGemm* GetPackedGemm(int type);
+// rows and PackedRowBytes as the row stride, rows starting at a multiple of 16) in llama.cpp's
+// order or in row order, or nullptr.
+const parity::QuantGemm* GetPackedGemm(int type, bool row_order = false);
 
 namespace avx512 {
-// AVX-512 F + BW + VNNI (packed_kquant_avx512.cc, packed_q8_0_avx512.cc,
-// packed_q5_0_avx512.cc).
+// AVX-512 F + BW + VNNI (packed_kquant_avx512.cc, packed_kquant_row_avx512.cc,
+// packed_q8_0_avx512.cc, packed_q5_0_avx512.cc).
 struct PackedFormat {
   int64_t block_elems;
   int64_t block_bytes;  // per strip of 16 rows
   void (*pack)(int64_t n, const uint8_t* w, int64_t w_row_bytes, int rows, uint8_t* strip);
-  parity::QuantGemm gemm;
+  parity::QuantGemm gemm;      // llama.cpp's order
+  parity::QuantGemm row_gemm;  // row order
 };
+extern const parity::QuantGemm kRowOrderGemmQ4_K;  // packed_kquant_row_avx512.cc
+extern const parity::QuantGemm kRowOrderGemmQ6_K;
 extern const PackedFormat kPackedQ4_K;
 extern const PackedFormat kPackedQ6_K;
 extern const PackedFormat kPackedQ8_0;

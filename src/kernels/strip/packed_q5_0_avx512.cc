@@ -1,7 +1,8 @@
 // Products of Q5_0 weights packed at load (packed_gemm.h) against Q8_0 activations, AVX-512 F +
-// BW + VNNI: the lane sums of LegacyDot (cpu_reference_order.h) for 16 rows, as the Q5_0 strip
-// product forms them (weights as quant + 128, the activations' -128 * sum per lane undoing
-// it), unpacked from the packed 5 bits in registers.
+// BW + VNNI, 16 rows at a time: the lane sums of LegacyDot (cpu_reference_order.h), as the
+// Q5_0 strip product forms them (PackedPairTile), or the row order of packed_row_order.h
+// (PackedPairRowTile). The weights are quant + 128 (the activations' corrections undo it),
+// unpacked from the packed 5 bits in registers.
 #include <immintrin.h>
 
 // GCC 12 reports the undefined upper halves inside its own set1/mask intrinsics as
@@ -92,9 +93,12 @@ struct Q5_0 : Q8_0Activations {
 
 }  // namespace
 
-const PackedFormat kPackedQ5_0 = {Q5_0::kBlockElems,
-                                  Q5_0::kBlockBytes,
-                                  Q5_0::Pack,
-                                  {Q5_0::PreparedBytes, Q5_0::Prepare, PackedStrips<Q5_0>::Run}};
+using Q5_0Row = RowOrderPair<Q5_0>;
+const PackedFormat kPackedQ5_0 = {
+    Q5_0::kBlockElems,
+    Q5_0::kBlockBytes,
+    Q5_0::Pack,
+    {Q5_0::PreparedBytes, Q5_0::Prepare, PackedStrips<Q5_0>::Run},
+    {Q5_0Row::PreparedBytes, Q5_0Row::Prepare, PackedStrips<Q5_0Row>::Run}};
 
 }  // namespace r1d::kernels::strip::avx512

@@ -1,6 +1,7 @@
 // Products of Q8_0 weights packed at load (packed_gemm.h) against Q8_0 activations, AVX-512 F +
-// BW + VNNI: the lane sums of LegacyDot (cpu_reference_order.h) for 16 rows, as the Q8_0 strip
-// product forms them.
+// BW + VNNI, 16 rows at a time: the lane sums of LegacyDot (cpu_reference_order.h), as the Q8_0
+// strip product forms them (PackedPairTile), or the row order of packed_row_order.h
+// (PackedPairRowTile).
 #include <immintrin.h>
 
 // GCC 12 reports the undefined upper halves inside its own set1/mask intrinsics as
@@ -64,9 +65,12 @@ struct Q8_0 : Q8_0Activations {
 
 }  // namespace
 
-const PackedFormat kPackedQ8_0 = {Q8_0::kBlockElems,
-                                  Q8_0::kBlockBytes,
-                                  Q8_0::Pack,
-                                  {Q8_0::PreparedBytes, Q8_0::Prepare, PackedStrips<Q8_0>::Run}};
+using Q8_0Row = RowOrderPair<Q8_0>;
+const PackedFormat kPackedQ8_0 = {
+    Q8_0::kBlockElems,
+    Q8_0::kBlockBytes,
+    Q8_0::Pack,
+    {Q8_0::PreparedBytes, Q8_0::Prepare, PackedStrips<Q8_0>::Run},
+    {Q8_0Row::PreparedBytes, Q8_0Row::Prepare, PackedStrips<Q8_0Row>::Run}};
 
 }  // namespace r1d::kernels::strip::avx512

@@ -143,4 +143,106 @@ void PackedPairTile(const TileArgs& a) {
   FinishLanes(acc, a);
 }
 
+// ---- Row order (the products on weights packed at load, packed_row_order.h) ----
+// A row's integer sum runs over a whole (sub-)block before its scale is applied, so the
+// activations carry one correction per block or sub-block instead of one per lane.
+
+// Q6_K: per super-block, -32 * the sum of each sub-block of 16 quants (undoes the + 32 of the
+// stored weights).
+struct Q6KRowActivations : Q8KActivations<16> {
+  static void Prepare(int64_t n, const void* a, void* prepared) {
+    const int64_t nsb = n / 256;
+    const auto* k = static_cast<const BlockQ8_K*>(a);
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      int32_t* corrections = CopyBlock(k[sb], nsb, sb, static_cast<uint8_t*>(prepared));
+      for (int j = 0; j < 16; ++j) corrections[j] = -32 * k[sb].bsums[j];
+    }
+  }
+};
+
+// Q8_0 activations for the packed 32-element block types: all quants; per block the fp32
+// scale; per block -128 * the sum of its quants (undoes the + 128 of the stored weights).
+struct Q8_0RowActivations {
+  static int64_t PreparedBytes(int64_t n) { return RoundUp64(n / 32 * (32 + 4 + 4)); }
+
+  static void Prepare(int64_t n, const void* a, void* prepared) {
+    const int64_t nb = n / 32;
+    const auto* y = static_cast<const BlockQ8_0*>(a);
+    auto* quants = static_cast<int8_t*>(prepared);
+    auto* scales = reinterpret_cast<float*>(quants + nb * 32);
+    auto* corrections = reinterpret_cast<int32_t*>(scales + nb);
+    for (int64_t b = 0; b < nb; ++b) {
+      std::memcpy(quants + b * 32, y[b].qs, 32);
+      scales[b] = Fp16ToFp32(y[b].d);
+      int32_t sum = 0;
+      for (int i = 0; i < 32; ++i) sum += y[b].qs[i];
+      corrections[b] = -128 * sum;
+    }
+  }
+};
+
+// The end of a tile whose sums are one float vector per token (row order): saved for the next
+// pass, or stored to the outputs after the last.
+template <int T>
+[[gnu::always_inline]] inline void FinishRows(const __m512 (&acc)[T][1], const TileArgs& a) {
+  if (!a.last) return SaveSums(acc, a, 0);
+#pragma GCC unroll 16
+  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(a.y + t * a.y_stride, a.mask, acc[t][0]);
+}
+
+// PackedPairTile in row order: per row and block, the exact integer sum of the 32 products (in
+// P partial sums: independent dependency chains for small tiles), then
+// acc = fma(d_w * d_a, sum, acc).
+template <class Format, int T>
+void PackedPairRowTile(const TileArgs& a) {
+  constexpr int P = T <= 2 ? 2 : 1;
+  const int64_t nb = a.n / 32;
+  __m512 acc[T][1];
+  LoadSums(acc, a, 0);
+  for (int64_t p = a.b0; p < a.b1; ++p) {
+    const uint8_t* pair = a.strip + p * Format::kBlockBytes;
+    PrefetchAhead(a, pair, Format::kBlockBytes, 8192 / Format::kBlockBytes + 1);  // ~8 KiB ahead
+#pragma GCC unroll 2
+    for (int e = 0; e < 2; ++e) {
+      const int64_t b = 2 * p + e;
+      const __m512 dw =
+          _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(pair + 32 * e)));
+      __m512i w[8];
+      Format::Weights(pair, e, w);
+#pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) {
+        const uint8_t* at = a.act + t * a.act_stride;
+        const int8_t* q = reinterpret_cast<const int8_t*>(at) + b * 32;
+        const float da = reinterpret_cast<const float*>(at + nb * 32)[b];
+        const int32_t corr = reinterpret_cast<const int32_t*>(at + nb * 36)[b];
+        __m512i sum[P];
+        sum[0] = _mm512_set1_epi32(corr);
+#pragma GCC unroll 2
+        for (int k = 1; k < P; ++k) sum[k] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+        for (int l = 0; l < 8; ++l)
+          sum[l % P] = _mm512_dpbusd_epi32(sum[l % P], w[l], _mm512_set1_epi32(Load32(q + 4 * l)));
+        const __m512i total = P == 2 ? _mm512_add_epi32(sum[0], sum[P - 1]) : sum[0];
+        acc[t][0] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(da)),
+                                    _mm512_cvtepi32_ps(total), acc[t][0]);
+      }
+    }
+  }
+  FinishRows(acc, a);
+}
+
+// The row-order product of a pair-packed format (Format: its layout, Weights and the
+// llama.cpp-order tile): same packed bytes, row-order activations and tile.
+template <class Format>
+struct RowOrderPair : Q8_0RowActivations {
+  static constexpr int kTileTokens = 8;  // tokens whose sums stay in registers with the weights
+  static constexpr int kStateVectors = 1;
+  static constexpr int64_t kBlockElems = Format::kBlockElems;
+  static constexpr int64_t kBlockBytes = Format::kBlockBytes;
+  template <int T>
+  static void Tile(const TileArgs& a) {
+    PackedPairRowTile<Format, T>(a);
+  }
+};
+
 }  // namespace r1d::kernels::strip::avx512::detail
