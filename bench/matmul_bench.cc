@@ -2,7 +2,8 @@
 // types of the published R1 distills and the feed-forward shape of the 1.5B model, the time of
 // one product at several batch sizes, printed as GB/s of weights streamed and GMAC/s, for the
 // weights as stored in the file and, where the type has one, packed at load
-// (kernels/weight_packing.h). Not part of the tests.
+// (kernels/weight_packing.h), in llama.cpp's order ("packed") and in row order ("row",
+// `--fast-dots`). Not part of the tests.
 //   build/matmul_bench [threads] [n_in] [n_out] [types, e.g. q4_K,q6_K] [tokens, e.g. 1,4]
 #include <algorithm>
 #include <chrono>
@@ -92,14 +93,18 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", buffer.status().message().c_str());
       return 1;
     }
-    for (const r1d::kernels::WeightView* w : {&file, &packed}) {
-      if (w == &packed && packed.packed == nullptr) continue;
+    r1d::kernels::WeightView in_row_order = packed;
+    in_row_order.row_order = true;
+    for (const r1d::kernels::WeightView* w : {&file, &packed, &in_row_order}) {
+      if (w != &file && packed.packed == nullptr) continue;
       for (int64_t t : token_counts) {
         double cpu = 0;
         const double s = SecondsPerCall(pool, *w, x, t, cpu);
         std::printf("%-6s %-6s %6lld %10.1f %10.2f %10.2f %12.1f\n", r1d::tensor::DTypeName(type),
-                    w == &file ? "file" : "packed", static_cast<long long>(t), s * 1e6,
-                    static_cast<double>(data.size()) / s / 1e9,
+                    w == &file     ? "file"
+                    : w == &packed ? "packed"
+                                   : "row",
+                    static_cast<long long>(t), s * 1e6, static_cast<double>(data.size()) / s / 1e9,
                     static_cast<double>(n_in * n_out * t) / s / 1e9, cpu * 1e6);
       }
     }
