@@ -192,3 +192,27 @@ TEST_F(GenerateCli, TruncatedAndCorruptFilesAreRefusedCleanly) {
 
 }  // namespace
 }  // namespace r1d
+
+namespace r1d {
+namespace {
+
+// --fast-dots (row-order products): runs, and like the default its greedy tokens do not
+// depend on the thread count; bench refuses it without packed weights.
+TEST(FastDotsCli, GenerateRunsAndBenchNeedsPacking) {
+  R1D_REQUIRE_TESTDATA();
+  const std::string model = testing::FindTestModel("qwen2-tiny-q4_k_m.gguf");
+  const std::string args = "generate -m " + model +
+                           " --prompt-ids 1,17,300,4000,5 -n 12 --temp 0 --json --ignore-eos "
+                           "--fast-dots -t ";
+  auto one = RunR1d(args + "1");
+  auto two = RunR1d(args + "2");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  EXPECT_EQ(LastJsonLine(one.out)["generated_tokens"].size(), 12u);
+  EXPECT_EQ(LastJsonLine(one.out)["generated_tokens"], LastJsonLine(two.out)["generated_tokens"]);
+  auto bench = RunR1d("bench -m " + model + " -p 8 -n 2 -r 1 --no-pack --fast-dots");
+  ExpectCleanFailure(bench, "--fast-dots needs packed weights");
+}
+
+}  // namespace
+}  // namespace r1d
