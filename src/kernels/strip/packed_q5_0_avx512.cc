@@ -93,12 +93,6 @@ struct Q5_0 : Q8_0Activations {
 
 }  // namespace
 
-using Q5_0Row = RowOrderPair<Q5_0>;
-const PackedFormat kPackedQ5_0 = {
-    Q5_0::kBlockElems,
-    Q5_0::kBlockBytes,
-    Q5_0::Pack,
-    {Q5_0::PreparedBytes, Q5_0::Prepare, PackedStrips<Q5_0>::Run},
-    {Q5_0Row::PreparedBytes, Q5_0Row::Prepare, PackedStrips<Q5_0Row>::Run}};
+const PackedFormat kPackedQ5_0 = PairPackedFormat<Q5_0>();
 
 }  // namespace r1d::kernels::strip::avx512

@@ -65,12 +65,6 @@ struct Q8_0 : Q8_0Activations {
 
 }  // namespace
 
-using Q8_0Row = RowOrderPair<Q8_0>;
-const PackedFormat kPackedQ8_0 = {
-    Q8_0::kBlockElems,
-    Q8_0::kBlockBytes,
-    Q8_0::Pack,
-    {Q8_0::PreparedBytes, Q8_0::Prepare, PackedStrips<Q8_0>::Run},
-    {Q8_0Row::PreparedBytes, Q8_0Row::Prepare, PackedStrips<Q8_0Row>::Run}};
+const PackedFormat kPackedQ8_0 = PairPackedFormat<Q8_0>();
 
 }  // namespace r1d::kernels::strip::avx512

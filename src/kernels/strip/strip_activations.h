@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/fp16.h"
+#include "kernels/strip/packed_gemm.h"
 #include "kernels/strip/strip_common_avx512.h"
 #include "tensor/quant_blocks.h"
 
@@ -73,8 +74,34 @@ struct Q6KActivations : Q8KActivations<64> {
   }
 };
 
-// Q8_0 activations for the 32-element block types (Q8_0, Q5_0, Q4_0).
-struct Q8_0Activations {
+// Q8_0 activations prepared for the 32-element block types (Q8_0, Q5_0, Q4_0): all quants; per
+// block the fp32 scale; per block and group of kGroup quants, -128 * their sum (undoes the
+// + 128 of the weights of that group).
+template <int kGroup>
+struct Q8_0PreparedActivations {
+  static constexpr int kGroups = 32 / kGroup;
+  static int64_t PreparedBytes(int64_t n) { return RoundUp64(n / 32 * (32 + 4 + 4 * kGroups)); }
+
+  static void Prepare(int64_t n, const void* a, void* prepared) {
+    const int64_t nb = n / 32;
+    const auto* y = static_cast<const BlockQ8_0*>(a);
+    auto* quants = static_cast<int8_t*>(prepared);
+    auto* scales = reinterpret_cast<float*>(quants + nb * 32);
+    auto* corrections = reinterpret_cast<int32_t*>(scales + nb);
+    for (int64_t b = 0; b < nb; ++b) {
+      std::memcpy(quants + b * 32, y[b].qs, 32);
+      scales[b] = Fp16ToFp32(y[b].d);
+      for (int g = 0; g < kGroups; ++g) {
+        int32_t sum = 0;
+        for (int i = kGroup * g; i < kGroup * (g + 1); ++i) sum += y[b].qs[i];
+        corrections[b * kGroups + g] = -128 * sum;
+      }
+    }
+  }
+};
+
+// Llama.cpp's order: a correction per group of 4 quants (one per lane).
+struct Q8_0Activations : Q8_0PreparedActivations<4> {
   // Block b of T tokens against the 16 rows' quants + 128 (w[l]: quants 4l..4l+3 of each row)
   // and fp32 scales dw: acc[t][l] = fma(dw * da, lane sum, acc[t][l]), as LegacyDot does for
   // each row.
@@ -94,27 +121,6 @@ struct Q8_0Activations {
         const __m512i sum = _mm512_dpbusd_epi32(_mm512_set1_epi32(corr[l]), w[l],
                                                 _mm512_set1_epi32(Load32(q + l * 4)));
         acc[t][l] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sum), acc[t][l]);
-      }
-    }
-  }
-
-  // Prepared activations: all quants; per block the fp32 scale; per block and group of 4
-  // quants, -128 * their sum (undoes the + 128 of the weights in that group's lane).
-  static int64_t PreparedBytes(int64_t n) { return RoundUp64(n / 32 * (32 + 4 + 32)); }
-
-  static void Prepare(int64_t n, const void* a, void* prepared) {
-    const int64_t nb = n / 32;
-    const auto* y = static_cast<const BlockQ8_0*>(a);
-    auto* quants = static_cast<int8_t*>(prepared);
-    auto* scales = reinterpret_cast<float*>(quants + nb * 32);
-    auto* corrections = reinterpret_cast<int32_t*>(scales + nb);
-    for (int64_t b = 0; b < nb; ++b) {
-      std::memcpy(quants + b * 32, y[b].qs, 32);
-      scales[b] = Fp16ToFp32(y[b].d);
-      for (int l = 0; l < 8; ++l) {
-        int32_t sum = 0;
-        for (int i = 4 * l; i < 4 * l + 4; ++i) sum += y[b].qs[i];
-        corrections[b * 8 + l] = -128 * sum;
       }
     }
   }
@@ -160,26 +166,8 @@ struct Q6KRowActivations : Q8KActivations<16> {
   }
 };
 
-// Q8_0 activations for the packed 32-element block types: all quants; per block the fp32
-// scale; per block -128 * the sum of its quants (undoes the + 128 of the stored weights).
-struct Q8_0RowActivations {
-  static int64_t PreparedBytes(int64_t n) { return RoundUp64(n / 32 * (32 + 4 + 4)); }
-
-  static void Prepare(int64_t n, const void* a, void* prepared) {
-    const int64_t nb = n / 32;
-    const auto* y = static_cast<const BlockQ8_0*>(a);
-    auto* quants = static_cast<int8_t*>(prepared);
-    auto* scales = reinterpret_cast<float*>(quants + nb * 32);
-    auto* corrections = reinterpret_cast<int32_t*>(scales + nb);
-    for (int64_t b = 0; b < nb; ++b) {
-      std::memcpy(quants + b * 32, y[b].qs, 32);
-      scales[b] = Fp16ToFp32(y[b].d);
-      int32_t sum = 0;
-      for (int i = 0; i < 32; ++i) sum += y[b].qs[i];
-      corrections[b] = -128 * sum;
-    }
-  }
-};
+// Row order: one correction per block.
+using Q8_0RowActivations = Q8_0PreparedActivations<32>;
 
 // The end of a tile whose sums are one float vector per token (row order): saved for the next
 // pass, or stored to the outputs after the last.
@@ -244,5 +232,16 @@ struct RowOrderPair : Q8_0RowActivations {
     PackedPairRowTile<Format, T>(a);
   }
 };
+
+// The packed format of a pair-packed type: its layout, with products in both orders.
+template <class Format>
+constexpr PackedFormat PairPackedFormat() {
+  using Row = RowOrderPair<Format>;
+  return {Format::kBlockElems,
+          Format::kBlockBytes,
+          Format::Pack,
+          {Format::PreparedBytes, Format::Prepare, PackedStrips<Format>::Run},
+          {Row::PreparedBytes, Row::Prepare, PackedStrips<Row>::Run}};
+}
 
 }  // namespace r1d::kernels::strip::avx512::detail
