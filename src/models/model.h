@@ -69,6 +69,8 @@ class Model {
   // results. The file pages of packed matrices are handed back to the page cache, so memory
   // use stays about the file's size. With row_order the packed products run in row order
   // (kernels/strip/packed_row_order.h): faster prefill and batched decode, not the same bits.
+  // Matrices left unpacked (no packed product on this CPU, or over the memory budget) keep
+  // llama.cpp's order either way; pack_stats() says how many were packed.
   Status PackWeights(ThreadPool& pool, bool row_order = false);
   const kernels::PackStats& pack_stats() const { return pack_stats_; }
 

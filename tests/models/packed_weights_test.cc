@@ -39,14 +39,17 @@ std::vector<float> Softmax(const float* logits, int64_t n) {
   return p;
 }
 
+// One model per packed weight type of the test data (Q8_0, Q4_K, Q6_K) and per architecture.
+const char* const kModels[] = {"qwen2-tiny-q8_0.gguf", "qwen2-tiny-q4_k_m.gguf",
+                               "deepseek2-tiny-q8_0.gguf"};
+
 TEST(PackedWeights, SameLogitsBitForBit) {
   R1D_REQUIRE_TESTDATA();
   if (kernels::strip::GetPackedGemm(static_cast<int>(tensor::DType::kQ8_0)) == nullptr) {
     GTEST_SKIP() << "no packed product on this CPU";
   }
   ThreadPool pool(2);
-  for (const char* name :
-       {"qwen2-tiny-q8_0.gguf", "qwen2-tiny-q4_k_m.gguf", "deepseek2-tiny-q8_0.gguf"}) {
+  for (const char* name : kModels) {
     SCOPED_TRACE(name);
     models::LoadOptions file_layout;
     file_layout.pack_weights = false;
@@ -105,12 +108,6 @@ TEST(PackedWeights, DescribePackingNamesWhatWasLeftOut) {
             "3 matrices packed (2.1 MiB), 4 left in the file layout for lack of memory");
 }
 
-}  // namespace
-}  // namespace r1d
-
-namespace r1d {
-namespace {
-
 // Row order (`--fast-dots`) changes float rounding only: the logits are not the same bits as
 // llama.cpp's order, but the distribution stays close. The tiny test models re-quantize
 // activations before every product, which amplifies a rounding difference (one activation
@@ -122,8 +119,7 @@ TEST(PackedWeights, RowOrderStaysCloseToTheReferenceOrder) {
     GTEST_SKIP() << "no packed product on this CPU";
   }
   ThreadPool pool(2);
-  for (const char* name :
-       {"qwen2-tiny-q8_0.gguf", "qwen2-tiny-q4_k_m.gguf", "deepseek2-tiny-q8_0.gguf"}) {
+  for (const char* name : kModels) {
     SCOPED_TRACE(name);
     models::LoadOptions row;
     row.row_order = true;
