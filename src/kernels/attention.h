@@ -1,7 +1,6 @@
 #pragma once
 // Causal attention of a batch of query tokens over an F16 KV cache (one sequence).
 #include <cstdint>
-#include <vector>
 
 #include "core/thread_pool.h"
 
@@ -42,14 +41,11 @@ struct AttentionEntry {
 // CausalAttention for several sequences at once, in one parallel region (a decode step of many
 // sequences would otherwise pay one thread wake-up per sequence and layer).
 void CausalAttentionBatch(ThreadPool& pool, const AttentionShape& shape,
-                          const AttentionEntry* entries, int64_t n_entries,
-                          std::vector<std::vector<float>>& scratch);
+                          const AttentionEntry* entries, int64_t n_entries);
 
 // For each token t in [0, n) at position pos0 + t and each head: softmax(q.K^T * scale) V over
 // positions [0, pos0 + t]. q: [n][n_head * D]; out: [n][n_head * D].
-// `scratch` holds per-thread buffers between calls.
 void CausalAttention(ThreadPool& pool, const AttentionShape& shape, const KvView& kv,
-                     const float* q, int64_t n, int64_t pos0, float* out,
-                     std::vector<std::vector<float>>& scratch);
+                     const float* q, int64_t n, int64_t pos0, float* out);
 
 }  // namespace r1d::kernels

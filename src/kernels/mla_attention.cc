@@ -4,59 +4,48 @@
 #include <cmath>
 
 #include "core/fp16.h"
+#include "kernels/attention_block.h"
 #include "kernels/attention_f16_order.h"
-#include "kernels/parity/cpu_reference_order.h"
+#include "kernels/attention_tiny.h"
 
 namespace r1d::kernels {
-namespace {
-
-using f16_order::kKvPad;
-using f16_order::SoftmaxToF16;
-
-}  // namespace
 
 // The graph llama.cpp (early 2025) runs for DeepSeek-V2 attention, per query row and head:
 //   kq  = K . f16(q)          (F16 product of dk elements; tinyBLAS order for 2+ tokens)
 //   p   = softmax(kq * scale)
 //   out = V^T . f16(p)        (over the padded cell count; tinyBLAS or vec_dot order)
-// K and V sizes differ, so each product picks its order on its own shape.
+// K and V sizes differ, so each product picks its order on its own shape. Jobs are (block of
+// consecutive tokens, head): the block's rows share the key rows of their head.
 void CausalAttentionKv(ThreadPool& pool, const MlaShape& shape, const DecompressedKv& kv,
-                       const float* q, int64_t n, int64_t pos0, float* out,
-                       std::vector<std::vector<float>>& scratch) {
+                       const float* q, int64_t n, int64_t pos0, float* out) {
   const int64_t dk = shape.dk, dv = shape.dv;
   const int64_t q_dim = shape.n_head * dk, o_dim = shape.n_head * dv;
-  const int64_t n_kv_pad = (pos0 + n + kKvPad - 1) / kKvPad * kKvPad;
-  const bool tiny_kq = n >= 2 && dk % 16 == 0;
-  const bool tiny_kqv = n >= 2 && n_kv_pad % 16 == 0 && dv % 4 == 0;
-  scratch.resize(pool.size());
-  const parity::FloatKernels& fk = parity::FastFloatKernels();
+  constexpr int64_t kBlock = tiny_attention::kMaxQueries;
+  BlockShape b;
+  b.dk = dk;
+  b.dv = dv;
+  b.n_kv_pad = (pos0 + n + f16_order::kKvPad - 1) / f16_order::kKvPad * f16_order::kKvPad;
+  b.scale = shape.scale;
+  b.tiny_kq = n >= 2 && dk % 16 == 0;
+  b.tiny_kqv = n >= 2 && b.n_kv_pad % 16 == 0 && dv % 4 == 0;
+  const int64_t n_jobs = (n + kBlock - 1) / kBlock * shape.n_head;
   pool.Run([&](int ith, int nth) {
-    std::vector<float>& buf = scratch[ith];
-    const int64_t lanes = tiny_kqv ? 16 : 64;
-    buf.resize(n_kv_pad + dk / 2 + 1 + n_kv_pad / 2 + 1 + lanes * dv + dv);
-    float* scores = buf.data();
-    auto* q16 = reinterpret_cast<uint16_t*>(scores + n_kv_pad);
-    auto* p16 = reinterpret_cast<uint16_t*>(scores + n_kv_pad + dk / 2 + 1);
-    float* acc = scores + n_kv_pad + dk / 2 + 1 + n_kv_pad / 2 + 1;
-    float* fold = acc + lanes * dv;
-    for (int64_t job = ith; job < n * shape.n_head; job += nth) {
-      const int64_t t = job / shape.n_head, h = job % shape.n_head;
-      const int64_t n_kv = pos0 + t + 1;
-      const float* qh = q + t * q_dim + h * dk;
-      f16_order::ToF16Row(qh, q16, dk);
-      float max = -INFINITY;
-      for (int64_t j = 0; j < n_kv; ++j) {
-        const uint16_t* k = kv.k + j * kv.k_stride + h * dk;
-        const float kq = tiny_kq ? fk.tiny_blas_dot_f16(k, q16, dk) : fk.vec_dot_f16(k, q16, dk);
-        scores[j] = kq * shape.scale;
-        max = std::max(max, scores[j]);
+    BlockScratch& s = ThreadBlockScratch();
+    for (int64_t job = ith; job < n_jobs; job += nth) {
+      const int64_t t0 = job / shape.n_head * kBlock, h = job % shape.n_head;
+      QueryRow rows[kBlock];
+      int nq = 0;
+      for (int64_t t = t0; t < std::min(n, t0 + kBlock); ++t, ++nq) {
+        rows[nq] = QueryRow{q + t * q_dim + h * dk, pos0 + t + 1, out + t * o_dim + h * dv};
       }
-      SoftmaxToF16(fk, scores, max, n_kv, p16);
-
-      float* o = out + t * o_dim + h * dv;
-      f16_order::WeightedSumF16(
-          fk, tiny_kqv, p16, n_kv, n_kv_pad,
-          [&](int64_t j) { return kv.v + j * kv.v_stride + h * dv; }, dv, acc, fold, o);
+      const int64_t n_keys = rows[nq - 1].n_kv;
+      s.k_rows.resize(n_keys);
+      s.v_rows.resize(n_keys);
+      for (int64_t j = 0; j < n_keys; ++j) {
+        s.k_rows[j] = kv.k + j * kv.k_stride + h * dk;
+        s.v_rows[j] = kv.v + j * kv.v_stride + h * dv;
+      }
+      AttendBlock(b, rows, nq, s);
     }
   });
 }

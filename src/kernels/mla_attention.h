@@ -31,8 +31,7 @@ struct MlaShape {
 
 // q: [n][n_head * dk]; out: [n][n_head * dv]; token t sees positions [0, pos0 + t].
 void CausalAttentionKv(ThreadPool& pool, const MlaShape& shape, const DecompressedKv& kv,
-                       const float* q, int64_t n, int64_t pos0, float* out,
-                       std::vector<std::vector<float>>& scratch);
+                       const float* q, int64_t n, int64_t pos0, float* out);
 
 // The latent cache of one sequence and layer: position p's row is at
 // blocks[p / block_tokens] + (p % block_tokens) * row_bytes and holds the latent (rank values

@@ -138,7 +138,7 @@ void MlaAttention::Prefill(ThreadPool& pool, const Deepseek2HParams& hp, const M
   const kernels::MlaShape shape{H, dk, dv, hp.kq_scale};
   const kernels::DecompressedKv kv{k16_.data(), v16_.data(), H * dk, H * dv};
   kernels::CausalAttentionKv(pool, shape, kv, q_.data() + row0 * H * dk, e.n, e.pos0,
-                             attn_.data() + row0 * H * dv, scratch_);
+                             attn_.data() + row0 * H * dv);
 }
 
 void MlaAttention::DecodeRows(ThreadPool& pool, const Deepseek2HParams& hp, const MlaWeights& w,

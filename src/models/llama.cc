@@ -152,7 +152,6 @@ class LlamaModel : public Model {
   // Per entry: the cache block pointers of the current layer (K, V) for the attention batch.
   std::vector<std::pair<std::vector<const uint16_t*>, std::vector<const uint16_t*>>> kv_blocks_;
   std::vector<kernels::AttentionEntry> att_entries_;
-  std::vector<std::vector<float>> thread_scratch_;
   kernels::MatMulScratch mm_;
 };
 
@@ -334,7 +333,7 @@ Status LlamaModel::ForwardBatch(ThreadPool& pool, const BatchEntry* entries, int
                          q_.data() + r * q_dim, entries[i].n, entries[i].pos0,
                          attn_.data() + r * q_dim};
     }
-    kernels::CausalAttentionBatch(pool, shape, att_entries_.data(), n_entries, thread_scratch_);
+    kernels::CausalAttentionBatch(pool, shape, att_entries_.data(), n_entries);
     kernels::MatMul(pool, L.wo, attn_.data(), n, tmp_.data(), mm_);
     for (int64_t i = 0; i < n * E; ++i) x_[i] += tmp_[i];
 

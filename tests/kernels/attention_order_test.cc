@@ -12,7 +12,11 @@
 #include <vector>
 
 #include "core/fp16.h"
+#include "core/thread_pool.h"
+#include "kernels/attention.h"
 #include "kernels/attention_f16_order.h"
+#include "kernels/attention_tiny.h"
+#include "kernels/mla_attention.h"
 #include "kernels/parity/cpu_reference_order.h"
 
 namespace r1d::kernels {
@@ -46,6 +50,185 @@ TEST(AttentionOrder, WeightedSumIsTheF16DotOfEachColumn) {
           ASSERT_EQ(FloatToBits(want), FloatToBits(out[d]))
               << (tiny ? "tinyBLAS" : "vec_dot") << " order, " << n_kv << " cells, column " << d
               << ": " << want << " vs " << out[d];
+        }
+      }
+    }
+  }
+}
+
+std::vector<uint16_t> RandomF16(int64_t n, std::mt19937& rng, float scale = 1.0f) {
+  std::normal_distribution<float> normal;
+  std::vector<uint16_t> v(n);
+  for (uint16_t& x : v) x = Fp32ToFp16(scale * normal(rng));
+  return v;
+}
+
+// The blocked score products (up to 4 queries against tiles of 4 keys in registers) give each
+// score the bits of its own tinyBLAS dot product, for every query count and key-tile remainder.
+TEST(TinyAttention, ScoresAreTheOneByOneDotProducts) {
+  std::mt19937 rng(11);
+  for (int64_t dk : {16, 64, 128, 192}) {
+    for (int64_t n_keys : {1, 2, 3, 4, 5, 7, 33}) {
+      const std::vector<uint16_t> k = RandomF16(n_keys * dk, rng);
+      const std::vector<uint16_t> q = RandomF16(tiny_attention::kMaxQueries * dk, rng);
+      std::vector<const uint16_t*> k_rows(n_keys);
+      // Rows in reverse order: the kernel must follow the pointers, not assume a stride.
+      for (int64_t j = 0; j < n_keys; ++j) k_rows[j] = k.data() + (n_keys - 1 - j) * dk;
+      for (int nq = 1; nq <= tiny_attention::kMaxQueries; ++nq) {
+        std::vector<float> scores(nq * n_keys);
+        const uint16_t* q16[tiny_attention::kMaxQueries];
+        float* rows[tiny_attention::kMaxQueries];
+        for (int a = 0; a < nq; ++a) {
+          q16[a] = q.data() + a * dk;
+          rows[a] = scores.data() + a * n_keys;
+        }
+        tiny_attention::Scores(k_rows.data(), n_keys, q16, nq, dk, 0.3f, rows);
+        for (int a = 0; a < nq; ++a) {
+          for (int64_t j = 0; j < n_keys; ++j) {
+            const float want =
+                parity::PortableFloatKernels().tiny_blas_dot_f16(k_rows[j], q16[a], dk) * 0.3f;
+            ASSERT_EQ(FloatToBits(want), FloatToBits(rows[a][j]))
+                << "dk " << dk << ", " << n_keys << " keys, " << nq << " queries, query " << a
+                << ", key " << j;
+          }
+        }
+      }
+    }
+  }
+}
+
+// The value product with the 16 cell lanes in registers equals the portable lane-by-lane
+// emulation, for value sizes with and without a partial 16-wide chunk.
+TEST(TinyAttention, WeightedSumIsTheLaneByLaneProduct) {
+  std::mt19937 rng(12);
+  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  for (int64_t dv : {4, 16, 36, 128}) {
+    for (int64_t n_kv : {1, 15, 16, 17, 40, 100}) {
+      const std::vector<uint16_t> v = RandomF16(n_kv * dv, rng, 3.0f);
+      std::vector<const uint16_t*> v_rows(n_kv);
+      std::vector<float> p(n_kv);
+      for (int64_t j = 0; j < n_kv; ++j) {
+        v_rows[j] = v.data() + (n_kv - 1 - j) * dv;
+        p[j] = Fp16ToFp32(Fp32ToFp16(uniform(rng) / static_cast<float>(n_kv)));
+      }
+      std::vector<float> out(dv + 1, -7.0f);
+      tiny_attention::WeightedSum(v_rows.data(), p.data(), n_kv, dv, out.data());
+      std::vector<float> acc(16 * dv, 0.0f);
+      for (int64_t j = 0; j < n_kv; ++j) {
+        parity::PortableFloatKernels().fma_f16_row(acc.data() + (j % 16) * dv, v_rows[j], p[j], dv);
+      }
+      for (int64_t d = 0; d < dv; ++d) {
+        float lane[16];
+        for (int l = 0; l < 16; ++l) lane[l] = acc[l * dv + d];
+        ASSERT_EQ(FloatToBits(parity::Hsum16(lane)), FloatToBits(out[d]))
+            << "dv " << dv << ", " << n_kv << " cells, output " << d;
+      }
+      EXPECT_EQ(out[dv], -7.0f) << "wrote past the row";
+    }
+  }
+}
+
+// One query row and head the way llama.cpp computes it, one product at a time with the
+// portable kernels: the reference the blocked attentions must reproduce bit for bit.
+void ReferenceRow(const float* q, int64_t dk, int64_t dv, int64_t n_kv, int64_t n_kv_pad,
+                  float scale, bool tiny, const std::vector<const uint16_t*>& k_rows,
+                  const std::vector<const uint16_t*>& v_rows, float* out) {
+  const parity::FloatKernels& fk = parity::PortableFloatKernels();
+  std::vector<uint16_t> q16(dk);
+  for (int64_t d = 0; d < dk; ++d) q16[d] = Fp32ToFp16(q[d]);
+  std::vector<float> scores(n_kv_pad);
+  float max = -INFINITY;
+  for (int64_t j = 0; j < n_kv; ++j) {
+    const float kq = tiny ? fk.tiny_blas_dot_f16(k_rows[j], q16.data(), dk)
+                          : fk.vec_dot_f16(k_rows[j], q16.data(), dk);
+    scores[j] = kq * scale;
+    max = std::max(max, scores[j]);
+  }
+  std::vector<uint16_t> p16(n_kv_pad);
+  f16_order::SoftmaxToF16(fk, scores.data(), max, n_kv, p16.data());
+  std::vector<float> acc(64 * dv), fold(dv);
+  f16_order::WeightedSumF16(
+      fk, tiny, p16.data(), n_kv, n_kv_pad, [&](int64_t j) { return v_rows[j]; }, dv, acc.data(),
+      fold.data(), out);
+}
+
+// Grouped-query attention over a paged cache (blocks of 5 positions: a block of query rows
+// crosses cache blocks), for prompts, a chunk after a cached prefix and single tokens: every
+// output has the bits of the one-row reference.
+TEST(TinyAttention, CausalAttentionMatchesTheOneRowReference) {
+  ThreadPool pool(2);
+  std::mt19937 rng(13);
+  const AttentionShape shape{6, 2, 32, 0.17f};
+  const int64_t D = shape.head_dim, kv_dim = shape.n_head_kv * D, q_dim = shape.n_head * D;
+  const int64_t n_pos = 45, block = 5;
+  const std::vector<uint16_t> k = RandomF16(n_pos * kv_dim, rng),
+                              v = RandomF16(n_pos * kv_dim, rng);
+  std::vector<const uint16_t*> kb, vb;
+  for (int64_t b = 0; b * block < n_pos; ++b) {
+    kb.push_back(k.data() + b * block * kv_dim);
+    vb.push_back(v.data() + b * block * kv_dim);
+  }
+  const KvView view{kb.data(), vb.data(), block, kv_dim};
+  for (int64_t n : {1, 2, 7, 45}) {
+    const int64_t pos0 = n_pos - n;
+    std::vector<float> q(n * q_dim);
+    std::normal_distribution<float> normal;
+    for (float& x : q) x = normal(rng);
+    std::vector<float> out(n * q_dim);
+    CausalAttention(pool, shape, view, q.data(), n, pos0, out.data());
+    const int64_t pad = (pos0 + n + f16_order::kKvPad - 1) / f16_order::kKvPad * f16_order::kKvPad;
+    for (int64_t t = 0; t < n; ++t) {
+      for (int64_t h = 0; h < shape.n_head; ++h) {
+        const int64_t hk = h / (shape.n_head / shape.n_head_kv), n_kv = pos0 + t + 1;
+        std::vector<const uint16_t*> k_rows(n_kv), v_rows(n_kv);
+        for (int64_t j = 0; j < n_kv; ++j) {
+          k_rows[j] = k.data() + j * kv_dim + hk * D;
+          v_rows[j] = v.data() + j * kv_dim + hk * D;
+        }
+        std::vector<float> want(D);
+        ReferenceRow(q.data() + t * q_dim + h * D, D, D, n_kv, pad, shape.scale, n >= 2, k_rows,
+                     v_rows, want.data());
+        for (int64_t d = 0; d < D; ++d) {
+          ASSERT_EQ(FloatToBits(want[d]), FloatToBits(out[t * q_dim + h * D + d]))
+              << n << " tokens, token " << t << ", head " << h << ", output " << d;
+        }
+      }
+    }
+  }
+}
+
+// The same for the decompressed MLA prefill, whose keys and values differ in size.
+TEST(TinyAttention, MlaPrefillMatchesTheOneRowReference) {
+  ThreadPool pool(2);
+  std::mt19937 rng(14);
+  const MlaShape shape{3, 48, 32, 0.11f};
+  const int64_t n_pos = 38;
+  const int64_t k_stride = shape.n_head * shape.dk, v_stride = shape.n_head * shape.dv;
+  const std::vector<uint16_t> k = RandomF16(n_pos * k_stride, rng),
+                              v = RandomF16(n_pos * v_stride, rng);
+  const DecompressedKv kv{k.data(), v.data(), k_stride, v_stride};
+  for (int64_t n : {2, 5, 38}) {
+    const int64_t pos0 = n_pos - n;
+    std::vector<float> q(n * k_stride);
+    std::normal_distribution<float> normal;
+    for (float& x : q) x = normal(rng);
+    std::vector<float> out(n * v_stride);
+    CausalAttentionKv(pool, shape, kv, q.data(), n, pos0, out.data());
+    const int64_t pad = (pos0 + n + f16_order::kKvPad - 1) / f16_order::kKvPad * f16_order::kKvPad;
+    for (int64_t t = 0; t < n; ++t) {
+      for (int64_t h = 0; h < shape.n_head; ++h) {
+        const int64_t n_kv = pos0 + t + 1;
+        std::vector<const uint16_t*> k_rows(n_kv), v_rows(n_kv);
+        for (int64_t j = 0; j < n_kv; ++j) {
+          k_rows[j] = k.data() + j * k_stride + h * shape.dk;
+          v_rows[j] = v.data() + j * v_stride + h * shape.dv;
+        }
+        std::vector<float> want(shape.dv);
+        ReferenceRow(q.data() + t * k_stride + h * shape.dk, shape.dk, shape.dv, n_kv, pad,
+                     shape.scale, true, k_rows, v_rows, want.data());
+        for (int64_t d = 0; d < shape.dv; ++d) {
+          ASSERT_EQ(FloatToBits(want[d]), FloatToBits(out[t * v_stride + h * shape.dv + d]))
+              << n << " tokens, token " << t << ", head " << h << ", output " << d;
         }
       }
     }

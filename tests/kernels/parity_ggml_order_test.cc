@@ -164,12 +164,11 @@ TEST(ParityAttention, MatchesDirectComputation) {
     vb.push_back(v.data() + b * 16 * kv_dim);
   }
   const KvView view{kb.data(), vb.data(), 16, kv_dim};
-  std::vector<std::vector<float>> scratch;
   for (int64_t n : {1, 3}) {
     const int64_t pos0 = n_pos - n;
     const std::vector<float> q = RandomVector(n * q_dim, 7);
     std::vector<float> out(n * q_dim);
-    CausalAttention(pool, shape, view, q.data(), n, pos0, out.data(), scratch);
+    CausalAttention(pool, shape, view, q.data(), n, pos0, out.data());
     for (int64_t t = 0; t < n; ++t) {
       for (int64_t h = 0; h < shape.n_head; ++h) {
         const int64_t hk = h / (shape.n_head / shape.n_head_kv);
