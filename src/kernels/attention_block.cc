@@ -16,14 +16,15 @@ BlockScratch& ThreadBlockScratch() {
 }
 
 void AttendBlock(const BlockShape& shape, const QueryRow* rows, int nq, BlockScratch& s) {
+  constexpr int kMax = tiny_attention::kMaxQueries;
   const parity::FloatKernels& fk = parity::FastFloatKernels();
   const int64_t dk = shape.dk, dv = shape.dv, pad = shape.n_kv_pad;
   int64_t n_keys = 0;
   for (int a = 0; a < nq; ++a) n_keys = std::max(n_keys, rows[a].n_kv);
-  s.q16.resize(tiny_attention::kMaxQueries * dk);
-  s.scores.resize(tiny_attention::kMaxQueries * pad);
-  const uint16_t* q16[tiny_attention::kMaxQueries];
-  float* scores[tiny_attention::kMaxQueries];
+  s.q16.resize(kMax * dk);
+  s.scores.resize(kMax * pad);
+  const uint16_t* q16[kMax];
+  float* scores[kMax];
   for (int a = 0; a < nq; ++a) {
     uint16_t* q = s.q16.data() + a * dk;
     f16_order::ToF16Row(rows[a].q, q, dk);
@@ -32,7 +33,7 @@ void AttendBlock(const BlockShape& shape, const QueryRow* rows, int nq, BlockScr
   }
   if (shape.tiny_kq) {
     // Rows that see fewer cells get a few scores they never read.
-    tiny_attention::Scores(s.k_rows.data(), n_keys, q16, nq, dk, shape.scale, scores);
+    tiny_attention::Dots(s.k_rows.data(), n_keys, q16, nullptr, nq, dk, shape.scale, scores);
   } else {
     for (int a = 0; a < nq; ++a) {
       for (int64_t j = 0; j < rows[a].n_kv; ++j) {
@@ -40,22 +41,44 @@ void AttendBlock(const BlockShape& shape, const QueryRow* rows, int nq, BlockScr
       }
     }
   }
-  s.p16.resize(pad);
+  // Softmax weights per row, zero past the row's cells (up to the transposed values' length).
+  const int64_t p_len = std::max(pad, shape.vt_len);
+  s.p16.assign(kMax * p_len, 0);
+  const uint16_t* p16[kMax];
+  int64_t n_kv[kMax];
+  float* out[kMax];
   for (int a = 0; a < nq; ++a) {
-    const int64_t n_kv = rows[a].n_kv;
+    n_kv[a] = rows[a].n_kv;
+    out[a] = rows[a].out;
     float max = -INFINITY;
-    for (int64_t j = 0; j < n_kv; ++j) max = std::max(max, scores[a][j]);
-    f16_order::SoftmaxToF16(fk, scores[a], max, n_kv, s.p16.data());
-    if (shape.tiny_kqv) {
-      s.p.resize(pad);
-      for (int64_t j = 0; j < n_kv; ++j) s.p[j] = Fp16ToFp32(s.p16[j]);
-      tiny_attention::WeightedSum(s.v_rows.data(), s.p.data(), n_kv, dv, rows[a].out);
-    } else {
-      s.acc.resize(64 * dv);
-      s.fold.resize(dv);
-      f16_order::WeightedSumF16(
-          fk, false, s.p16.data(), n_kv, pad, [&](int64_t j) { return s.v_rows[j]; }, dv,
-          s.acc.data(), s.fold.data(), rows[a].out);
+    for (int64_t j = 0; j < n_kv[a]; ++j) max = std::max(max, scores[a][j]);
+    uint16_t* p = s.p16.data() + a * p_len;
+    f16_order::SoftmaxToF16(fk, scores[a], max, n_kv[a], p);
+    p16[a] = p;
+  }
+  if (shape.vt_len > 0 && shape.tiny_kqv) {
+    // Each row's product stops at its own last cell, as the reference's does.
+    const int64_t len = (n_keys + 15) / 16 * 16;
+    tiny_attention::Dots(s.vt_rows.data(), dv, p16, n_kv, nq, len, 1.0f, out);
+  } else if (shape.vt_len > 0) {
+    // vec_dot over the padded cells: weights past n_kv are zero, so those cells add exact zeros
+    // (their values are finite: zero padding, or later cells when the batch has more rows).
+    for (int a = 0; a < nq; ++a) {
+      for (int64_t d = 0; d < dv; ++d) out[a][d] = fk.vec_dot_f16(s.vt_rows[d], p16[a], pad);
+    }
+  } else {
+    for (int a = 0; a < nq; ++a) {
+      if (shape.tiny_kqv) {
+        s.p.resize(pad);
+        for (int64_t j = 0; j < n_kv[a]; ++j) s.p[j] = Fp16ToFp32(p16[a][j]);
+        tiny_attention::WeightedSum(s.v_rows.data(), s.p.data(), n_kv[a], dv, out[a]);
+      } else {
+        s.acc.resize(64 * dv);
+        s.fold.resize(dv);
+        f16_order::WeightedSumF16(
+            fk, false, p16[a], n_kv[a], pad, [&](int64_t j) { return s.v_rows[j]; }, dv,
+            s.acc.data(), s.fold.data(), out[a]);
+      }
     }
   }
 }

@@ -22,12 +22,16 @@ struct BlockShape {
   float scale = 1.0f;
   bool tiny_kq = false;   // score product in tinyBLAS order (batches of 2+ tokens), else vec_dot
   bool tiny_kqv = false;  // value product likewise
+  // > 0: the values come transposed, BlockScratch::vt_rows[d] holding output d's value for
+  // every cell, vt_len (>= n_kv_pad) of them, zero past the last cell. Else v_rows.
+  int64_t vt_len = 0;
 };
 
-// Buffers one thread reuses between blocks; the caller fills k_rows and v_rows (cell j's key and
-// value for the block's head) for every cell any row of the block sees.
+// Buffers one thread reuses between blocks; the caller fills k_rows (cell j's key for the
+// block's head) for every cell any row of the block sees, and v_rows likewise (cell j's value)
+// or vt_rows (see BlockShape::vt_len).
 struct BlockScratch {
-  std::vector<const uint16_t*> k_rows, v_rows;
+  std::vector<const uint16_t*> k_rows, v_rows, vt_rows;
   std::vector<float> scores, p, acc, fold;
   std::vector<uint16_t> q16, p16;
 };

@@ -8,13 +8,17 @@
 
 namespace r1d::kernels::tiny_attention {
 
-// Queries one Scores call takes at once.
+// Vectors one Dots call takes at once.
 inline constexpr int kMaxQueries = 4;
 
-// scores[q][j] = TinyBlasDotF16(k_rows[j], q16[q], dk) * scale for q < nq (<= kMaxQueries) and
-// j < n_keys. dk % 16 == 0.
-void Scores(const uint16_t* const* k_rows, int64_t n_keys, const uint16_t* const* q16, int nq,
-            int64_t dk, float scale, float* const* scores);
+// out[a][r] = TinyBlasDotF16(rows[r], vecs[a], len) * scale for a < nv (<= kMaxQueries) and
+// r < n_rows, len % 16 == 0. With `valid`, vector a's elements from valid[a] on take no part:
+// their lanes are left as they are, exactly as if the product stopped there (the reference
+// skips the masked cells; multiplying them by zero would differ for a non-finite row value).
+// Scores are Dots of the key rows with the queries; with V transposed (one row per output,
+// cells along it), the value product is Dots of those rows with the softmax weights.
+void Dots(const uint16_t* const* rows, int64_t n_rows, const uint16_t* const* vecs,
+          const int64_t* valid, int nv, int64_t len, float scale, float* const* out);
 
 // out[d] = sum over j < n_kv of p[j] * v_rows[j][d] in the tinyBLAS order over the cells: cell j
 // goes to lane j % 16 (one fused multiply-add chain per lane, cells in order), then the 16 lanes

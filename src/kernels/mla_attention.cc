@@ -28,6 +28,7 @@ void CausalAttentionKv(ThreadPool& pool, const MlaShape& shape, const Decompress
   b.scale = shape.scale;
   b.tiny_kq = n >= 2 && dk % 16 == 0;
   b.tiny_kqv = n >= 2 && b.n_kv_pad % 16 == 0 && dv % 4 == 0;
+  b.vt_len = kv.vt_len;
   const int64_t n_jobs = (n + kBlock - 1) / kBlock * shape.n_head;
   pool.Run([&](int ith, int nth) {
     BlockScratch& s = ThreadBlockScratch();
@@ -40,11 +41,9 @@ void CausalAttentionKv(ThreadPool& pool, const MlaShape& shape, const Decompress
       }
       const int64_t n_keys = rows[nq - 1].n_kv;
       s.k_rows.resize(n_keys);
-      s.v_rows.resize(n_keys);
-      for (int64_t j = 0; j < n_keys; ++j) {
-        s.k_rows[j] = kv.k + j * kv.k_stride + h * dk;
-        s.v_rows[j] = kv.v + j * kv.v_stride + h * dv;
-      }
+      for (int64_t j = 0; j < n_keys; ++j) s.k_rows[j] = kv.k + j * kv.k_stride + h * dk;
+      s.vt_rows.resize(dv);
+      for (int64_t d = 0; d < dv; ++d) s.vt_rows[d] = kv.vt + (h * dv + d) * kv.vt_len;
       AttendBlock(b, rows, nq, s);
     }
   });

@@ -1,8 +1,8 @@
 #pragma once
 // Attention kernels for multi-head latent attention (MLA, DeepSeek-V2/V3):
-//  * CausalAttentionKv: keys and values already decompressed to F16 per head, with key and
-//    value sizes that differ (e.g. 192 / 128). Same numerics as kernels/attention.h (llama.cpp's
-//    non-flash CPU path); used for prefill.
+//  * CausalAttentionKv: keys and values already decompressed to F16 per head (values
+//    transposed), with key and value sizes that differ (e.g. 192 / 128). Same numerics as
+//    kernels/attention.h (llama.cpp's non-flash CPU path); used for prefill.
 //  * LatentAttention: the absorbed form used for decode. Queries are already multiplied into
 //    the latent space (q_nope . W_kb) and concatenated with the RoPE part; every cached position
 //    is one F16 row [latent | rope] shared by all heads, so nothing is decompressed. The output
@@ -14,12 +14,15 @@
 
 namespace r1d::kernels {
 
-// F16 K/V of one sequence and layer, contiguous: position p, head h at k + p * k_stride + h * dk.
+// F16 keys and values of one sequence and layer: position p's key for head h at
+// k + p * k_stride + h * dk; the values transposed, head h's output d for every position along
+// vt + (h * dv + d) * vt_len, vt_len at least the positions rounded up to 32 (llama.cpp's cell
+// padding), zero past the last position.
 struct DecompressedKv {
   const uint16_t* k = nullptr;
-  const uint16_t* v = nullptr;
   int64_t k_stride = 0;
-  int64_t v_stride = 0;
+  const uint16_t* vt = nullptr;
+  int64_t vt_len = 0;
 };
 
 struct MlaShape {

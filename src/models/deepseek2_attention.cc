@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/fp16.h"
+#include "kernels/attention_f16_order.h"
 #include "kernels/elementwise.h"
 #include "kernels/mla_attention.h"
 #include "kernels/ops.h"
@@ -118,9 +119,13 @@ void MlaAttention::Prefill(ThreadPool& pool, const Deepseek2HParams& hp, const M
   const int64_t kv_w = nope + dv;
   kvd_.resize(P * H * kv_w);
   PreparedMatMul(pool, w.wkv_b, act_.data(), act_bytes, nullptr, P, kvd_.data(), false);
-  // Per-head F16 K = [k_nope | k_pe] and V, as llama.cpp's cache held them.
+  // Per-head F16 K = [k_nope | k_pe] and V, as llama.cpp's cache held them; V transposed (one
+  // row per head and output over the positions, zero-padded to llama.cpp's 32-cell padding),
+  // as llama.cpp's non-flash cache stores it and its value product reads it.
+  const int64_t vt_len = (P + kernels::f16_order::kKvPad - 1) / kernels::f16_order::kKvPad *
+                         kernels::f16_order::kKvPad;
   k16_.resize(P * H * dk);
-  v16_.resize(P * H * dv);
+  vt16_.resize(H * dv * vt_len);
   pool.ParallelFor(P, [&](int64_t b, int64_t end) {
     for (int64_t j = b; j < end; ++j) {
       const auto* k_pe =
@@ -128,15 +133,22 @@ void MlaAttention::Prefill(ThreadPool& pool, const Deepseek2HParams& hp, const M
       for (int64_t h = 0; h < H; ++h) {
         const float* src = kvd_.data() + (j * H + h) * kv_w;
         uint16_t* k = k16_.data() + (j * H + h) * dk;
-        uint16_t* v = v16_.data() + (j * H + h) * dv;
         for (int64_t d = 0; d < nope; ++d) k[d] = Fp32ToFp16(src[d]);
         std::copy(k_pe, k_pe + hp.n_rot, k + nope);
-        for (int64_t d = 0; d < dv; ++d) v[d] = Fp32ToFp16(src[nope + d]);
       }
     }
   });
+  pool.ParallelFor(H * dv, [&](int64_t b, int64_t end) {
+    for (int64_t r = b; r < end; ++r) {
+      const int64_t h = r / dv, d = r % dv;
+      uint16_t* vt = vt16_.data() + r * vt_len;
+      const float* src = kvd_.data() + h * kv_w + nope + d;
+      for (int64_t j = 0; j < P; ++j) vt[j] = Fp32ToFp16(src[j * H * kv_w]);
+      std::fill(vt + P, vt + vt_len, uint16_t{0});
+    }
+  });
   const kernels::MlaShape shape{H, dk, dv, hp.kq_scale};
-  const kernels::DecompressedKv kv{k16_.data(), v16_.data(), H * dk, H * dv};
+  const kernels::DecompressedKv kv{k16_.data(), H * dk, vt16_.data(), vt_len};
   kernels::CausalAttentionKv(pool, shape, kv, q_.data() + row0 * H * dk, e.n, e.pos0,
                              attn_.data() + row0 * H * dv);
 }

@@ -6,9 +6,11 @@
 // padded arrays, for contexts below, at and past 64 cells.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "core/fp16.h"
@@ -63,33 +65,54 @@ std::vector<uint16_t> RandomF16(int64_t n, std::mt19937& rng, float scale = 1.0f
   return v;
 }
 
-// The blocked score products (up to 4 queries against tiles of 4 keys in registers) give each
-// score the bits of its own tinyBLAS dot product, for every query count and key-tile remainder.
-TEST(TinyAttention, ScoresAreTheOneByOneDotProducts) {
+// tinyBLAS's dot product cut short: lane i % 16 takes the products of elements i < n.
+float LaneDot(const uint16_t* x, const uint16_t* y, int64_t n) {
+  float lane[16] = {};
+  for (int64_t i = 0; i < n; ++i) {
+    lane[i % 16] = std::fma(Fp16ToFp32(x[i]), Fp16ToFp32(y[i]), lane[i % 16]);
+  }
+  return parity::Hsum16(lane);
+}
+
+// The blocked products (up to 4 vectors against tiles of 4 rows in registers) give each result
+// the bits of its own tinyBLAS dot product, for every vector count and row-tile remainder;
+// with valid lengths, each product stops at its vector's length even where the other vectors
+// go on, and a non-finite value past it changes nothing.
+TEST(TinyAttention, DotsAreTheOneByOneDotProducts) {
   std::mt19937 rng(11);
-  for (int64_t dk : {16, 64, 128, 192}) {
-    for (int64_t n_keys : {1, 2, 3, 4, 5, 7, 33}) {
-      const std::vector<uint16_t> k = RandomF16(n_keys * dk, rng);
-      const std::vector<uint16_t> q = RandomF16(tiny_attention::kMaxQueries * dk, rng);
-      std::vector<const uint16_t*> k_rows(n_keys);
+  for (int64_t len : {16, 64, 128, 192}) {
+    for (int64_t n_rows : {1, 2, 3, 4, 5, 7, 33}) {
+      std::vector<uint16_t> x = RandomF16(n_rows * len, rng);
+      const std::vector<uint16_t> y = RandomF16(tiny_attention::kMaxQueries * len, rng);
+      std::vector<const uint16_t*> rows(n_rows);
       // Rows in reverse order: the kernel must follow the pointers, not assume a stride.
-      for (int64_t j = 0; j < n_keys; ++j) k_rows[j] = k.data() + (n_keys - 1 - j) * dk;
-      for (int nq = 1; nq <= tiny_attention::kMaxQueries; ++nq) {
-        std::vector<float> scores(nq * n_keys);
-        const uint16_t* q16[tiny_attention::kMaxQueries];
-        float* rows[tiny_attention::kMaxQueries];
-        for (int a = 0; a < nq; ++a) {
-          q16[a] = q.data() + a * dk;
-          rows[a] = scores.data() + a * n_keys;
+      for (int64_t r = 0; r < n_rows; ++r) rows[r] = x.data() + (n_rows - 1 - r) * len;
+      for (bool cut : {false, true}) {
+        int64_t valid[tiny_attention::kMaxQueries];
+        for (int a = 0; a < tiny_attention::kMaxQueries; ++a) {
+          valid[a] = std::uniform_int_distribution<int64_t>(0, len + 5)(rng);
         }
-        tiny_attention::Scores(k_rows.data(), n_keys, q16, nq, dk, 0.3f, rows);
-        for (int a = 0; a < nq; ++a) {
-          for (int64_t j = 0; j < n_keys; ++j) {
-            const float want =
-                parity::PortableFloatKernels().tiny_blas_dot_f16(k_rows[j], q16[a], dk) * 0.3f;
-            ASSERT_EQ(FloatToBits(want), FloatToBits(rows[a][j]))
-                << "dk " << dk << ", " << n_keys << " keys, " << nq << " queries, query " << a
-                << ", key " << j;
+        if (cut) x[len - 1] = 0x7C00;  // +Inf in the last element of the last row
+        for (int nv = 1; nv <= tiny_attention::kMaxQueries; ++nv) {
+          std::vector<float> results(nv * n_rows);
+          const uint16_t* vecs[tiny_attention::kMaxQueries];
+          float* out[tiny_attention::kMaxQueries];
+          for (int a = 0; a < nv; ++a) {
+            vecs[a] = y.data() + a * len;
+            out[a] = results.data() + a * n_rows;
+          }
+          tiny_attention::Dots(rows.data(), n_rows, vecs, cut ? valid : nullptr, nv, len, 0.3f,
+                               out);
+          for (int a = 0; a < nv; ++a) {
+            for (int64_t r = 0; r < n_rows; ++r) {
+              const float want =
+                  cut ? LaneDot(rows[r], vecs[a], std::min(len, valid[a])) * 0.3f
+                      : parity::PortableFloatKernels().tiny_blas_dot_f16(rows[r], vecs[a], len) *
+                            0.3f;
+              ASSERT_EQ(FloatToBits(want), FloatToBits(out[a][r]))
+                  << "len " << len << ", " << n_rows << " rows, " << nv << " vectors, vector " << a
+                  << (cut ? " cut at " + std::to_string(valid[a]) : std::string()) << ", row " << r;
+            }
           }
         }
       }
@@ -197,17 +220,23 @@ TEST(TinyAttention, CausalAttentionMatchesTheOneRowReference) {
   }
 }
 
-// The same for the decompressed MLA prefill, whose keys and values differ in size.
+// The same for the decompressed MLA prefill, whose keys and values differ in size and whose
+// values come transposed; an infinite value in the last cell reaches no earlier token.
 TEST(TinyAttention, MlaPrefillMatchesTheOneRowReference) {
   ThreadPool pool(2);
   std::mt19937 rng(14);
   const MlaShape shape{3, 48, 32, 0.11f};
-  const int64_t n_pos = 38;
+  const int64_t n_pos = 38, vt_len = 64;
   const int64_t k_stride = shape.n_head * shape.dk, v_stride = shape.n_head * shape.dv;
-  const std::vector<uint16_t> k = RandomF16(n_pos * k_stride, rng),
-                              v = RandomF16(n_pos * v_stride, rng);
-  const DecompressedKv kv{k.data(), v.data(), k_stride, v_stride};
-  for (int64_t n : {2, 5, 38}) {
+  const std::vector<uint16_t> k = RandomF16(n_pos * k_stride, rng);
+  std::vector<uint16_t> v = RandomF16(n_pos * v_stride, rng);
+  v[(n_pos - 1) * v_stride + 5] = 0x7C00;  // +Inf: head 0, output 5 of the last cell
+  std::vector<uint16_t> vt(shape.n_head * shape.dv * vt_len, 0);
+  for (int64_t j = 0; j < n_pos; ++j) {
+    for (int64_t r = 0; r < v_stride; ++r) vt[r * vt_len + j] = v[j * v_stride + r];
+  }
+  const DecompressedKv kv{k.data(), k_stride, vt.data(), vt_len};
+  for (int64_t n : {1, 2, 5, 38}) {
     const int64_t pos0 = n_pos - n;
     std::vector<float> q(n * k_stride);
     std::normal_distribution<float> normal;
@@ -225,7 +254,7 @@ TEST(TinyAttention, MlaPrefillMatchesTheOneRowReference) {
         }
         std::vector<float> want(shape.dv);
         ReferenceRow(q.data() + t * k_stride + h * shape.dk, shape.dk, shape.dv, n_kv, pad,
-                     shape.scale, true, k_rows, v_rows, want.data());
+                     shape.scale, n >= 2, k_rows, v_rows, want.data());
         for (int64_t d = 0; d < shape.dv; ++d) {
           ASSERT_EQ(FloatToBits(want[d]), FloatToBits(out[t * v_stride + h * shape.dv + d]))
               << n << " tokens, token " << t << ", head " << h << ", output " << d;

@@ -30,49 +30,66 @@ float Hsum16(__m512 v) {
   return _mm_cvtss_f32(r);
 }
 
-// NQ queries x NK keys (keys j .. j + NK): NQ * NK accumulators in registers; each step converts
-// NK key chunks and NQ query chunks once for NQ * NK fused multiply-adds.
-template <int NQ, int NK>
-void ScoreTile(const uint16_t* const* k_rows, int64_t j, const uint16_t* const* q16, int64_t dk,
-               float scale, float* const* scores) {
-  __m512 acc[NQ][NK];
+// NV vectors x NR rows (rows r .. r + NR): NV * NR accumulators in registers; each step converts
+// NR row chunks and NV vector chunks once for NV * NR fused multiply-adds. From element `full`
+// on, vector a's lanes at or past valid[a] keep their accumulator (a masked multiply-add).
+template <int NV, int NR>
+void DotTile(const uint16_t* const* rows, int64_t r, const uint16_t* const* vecs,
+             const int64_t* valid, int64_t full, int64_t len, float scale, float* const* out) {
+  __m512 acc[NV][NR];
 #pragma GCC unroll 4
-  for (int a = 0; a < NQ; ++a) {
+  for (int a = 0; a < NV; ++a) {
 #pragma GCC unroll 4
-    for (int b = 0; b < NK; ++b) acc[a][b] = _mm512_setzero_ps();
+    for (int b = 0; b < NR; ++b) acc[a][b] = _mm512_setzero_ps();
   }
-  for (int64_t i = 0; i < dk; i += 16) {
-    __m512 k[NK];
+  int64_t i = 0;
+  for (; i < full; i += 16) {
+    __m512 w[NR];
 #pragma GCC unroll 4
-    for (int b = 0; b < NK; ++b) k[b] = LoadF16(k_rows[j + b] + i);
+    for (int b = 0; b < NR; ++b) w[b] = LoadF16(rows[r + b] + i);
 #pragma GCC unroll 4
-    for (int a = 0; a < NQ; ++a) {
-      const __m512 q = LoadF16(q16[a] + i);
+    for (int a = 0; a < NV; ++a) {
+      const __m512 v = LoadF16(vecs[a] + i);
 #pragma GCC unroll 4
-      for (int b = 0; b < NK; ++b) acc[a][b] = _mm512_fmadd_ps(k[b], q, acc[a][b]);
+      for (int b = 0; b < NR; ++b) acc[a][b] = _mm512_fmadd_ps(w[b], v, acc[a][b]);
+    }
+  }
+  for (; i < len; i += 16) {
+    __m512 w[NR];
+#pragma GCC unroll 4
+    for (int b = 0; b < NR; ++b) w[b] = LoadF16(rows[r + b] + i);
+#pragma GCC unroll 4
+    for (int a = 0; a < NV; ++a) {
+      const int64_t left = valid[a] - i;
+      const auto mask = static_cast<__mmask16>(left >= 16  ? 0xFFFF
+                                               : left <= 0 ? 0
+                                                           : (1u << left) - 1);
+      const __m512 v = LoadF16(vecs[a] + i);
+#pragma GCC unroll 4
+      for (int b = 0; b < NR; ++b) acc[a][b] = _mm512_mask3_fmadd_ps(w[b], v, acc[a][b], mask);
     }
   }
 #pragma GCC unroll 4
-  for (int a = 0; a < NQ; ++a) {
+  for (int a = 0; a < NV; ++a) {
 #pragma GCC unroll 4
-    for (int b = 0; b < NK; ++b) scores[a][j + b] = Hsum16(acc[a][b]) * scale;
+    for (int b = 0; b < NR; ++b) out[a][r + b] = Hsum16(acc[a][b]) * scale;
   }
 }
 
-template <int NQ>
-void ScoresFor(const uint16_t* const* k_rows, int64_t n_keys, const uint16_t* const* q16,
-               int64_t dk, float scale, float* const* scores) {
-  int64_t j = 0;
-  for (; j + 4 <= n_keys; j += 4) ScoreTile<NQ, 4>(k_rows, j, q16, dk, scale, scores);
-  switch (n_keys - j) {
+template <int NV>
+void DotsFor(const uint16_t* const* rows, int64_t n_rows, const uint16_t* const* vecs,
+             const int64_t* valid, int64_t full, int64_t len, float scale, float* const* out) {
+  int64_t r = 0;
+  for (; r + 4 <= n_rows; r += 4) DotTile<NV, 4>(rows, r, vecs, valid, full, len, scale, out);
+  switch (n_rows - r) {
     case 3:
-      ScoreTile<NQ, 3>(k_rows, j, q16, dk, scale, scores);
+      DotTile<NV, 3>(rows, r, vecs, valid, full, len, scale, out);
       break;
     case 2:
-      ScoreTile<NQ, 2>(k_rows, j, q16, dk, scale, scores);
+      DotTile<NV, 2>(rows, r, vecs, valid, full, len, scale, out);
       break;
     case 1:
-      ScoreTile<NQ, 1>(k_rows, j, q16, dk, scale, scores);
+      DotTile<NV, 1>(rows, r, vecs, valid, full, len, scale, out);
       break;
     default:
       break;
@@ -111,20 +128,28 @@ void WeightedSumChunk(const uint16_t* const* v_rows, const float* p, int64_t n_k
 
 }  // namespace
 
-void TinyAttentionScores(const uint16_t* const* k_rows, int64_t n_keys, const uint16_t* const* q16,
-                         int nq, int64_t dk, float scale, float* const* scores) {
-  switch (nq) {
+void TinyAttentionDots(const uint16_t* const* rows, int64_t n_rows, const uint16_t* const* vecs,
+                       const int64_t* valid, int nv, int64_t len, float scale, float* const* out) {
+  // Whole 16-element steps that every vector takes in full run unmasked.
+  int64_t full = len;
+  if (valid != nullptr) {
+    for (int a = 0; a < nv; ++a) {
+      const int64_t whole = valid[a] < 0 ? 0 : valid[a] / 16 * 16;
+      if (whole < full) full = whole;
+    }
+  }
+  switch (nv) {
     case 4:
-      ScoresFor<4>(k_rows, n_keys, q16, dk, scale, scores);
+      DotsFor<4>(rows, n_rows, vecs, valid, full, len, scale, out);
       break;
     case 3:
-      ScoresFor<3>(k_rows, n_keys, q16, dk, scale, scores);
+      DotsFor<3>(rows, n_rows, vecs, valid, full, len, scale, out);
       break;
     case 2:
-      ScoresFor<2>(k_rows, n_keys, q16, dk, scale, scores);
+      DotsFor<2>(rows, n_rows, vecs, valid, full, len, scale, out);
       break;
     case 1:
-      ScoresFor<1>(k_rows, n_keys, q16, dk, scale, scores);
+      DotsFor<1>(rows, n_rows, vecs, valid, full, len, scale, out);
       break;
     default:
       break;

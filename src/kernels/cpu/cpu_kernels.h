@@ -62,8 +62,8 @@ R1D_DECLARE_DEQUANTIZE(Q6_K);
 void AxpyF32(float a, const float* x, float* y, int64_t n);
 double DotF32InDouble(const float* x, const float* y, int64_t n);
 // attention_tiny_avx512.cc (see kernels/attention_tiny.h)
-void TinyAttentionScores(const uint16_t* const* k_rows, int64_t n_keys, const uint16_t* const* q16,
-                         int nq, int64_t dk, float scale, float* const* scores);
+void TinyAttentionDots(const uint16_t* const* rows, int64_t n_rows, const uint16_t* const* vecs,
+                       const int64_t* valid, int nv, int64_t len, float scale, float* const* out);
 void TinyAttentionWeightedSum(const uint16_t* const* v_rows, const float* p, int64_t n_kv,
                               int64_t dv, float* out);
 }  // namespace avx512
