@@ -14,18 +14,45 @@ namespace {
 
 using f16_order::kKvPad;
 
-// Cell j's key and value for kv head hk, j < n, walking the cache's blocks.
-void FillRows(const KvView& kv, int64_t hk, int64_t D, int64_t n, BlockScratch& s) {
+// Cell j's key (and value, unless the values come transposed) for kv head hk, j < n, walking
+// the cache's blocks.
+void FillRows(const KvView& kv, int64_t hk, int64_t D, int64_t n, bool values, BlockScratch& s) {
   s.k_rows.resize(n);
-  s.v_rows.resize(n);
+  s.v_rows.resize(values ? n : 0);
   for (int64_t j = 0, b = 0; j < n; ++b) {
     const uint16_t* k = kv.k_blocks[b] + hk * D;
     const uint16_t* v = kv.v_blocks[b] + hk * D;
     for (int64_t r = 0; r < kv.block_tokens && j < n; ++r, ++j) {
       s.k_rows[j] = k + r * kv.kv_stride;
-      s.v_rows[j] = v + r * kv.kv_stride;
+      if (values) s.v_rows[j] = v + r * kv.kv_stride;
     }
   }
+}
+
+// A multi-token entry's values transposed once per call, as llama.cpp's non-flash cache holds
+// them: row (hk, d) has output d of kv head hk for every cell, zero-padded to `len`. Every
+// query row of the entry reads them; the cache's own layout (cell-major) would have each block
+// of rows stride through all cells once per output chunk.
+struct TransposedValues {
+  int64_t offset = -1;  // into the call's buffer; -1: none (single-token entries)
+  int64_t len = 0;
+};
+
+void TransposeValues(ThreadPool& pool, const KvView& kv, int64_t n_rows, int64_t n_cells,
+                     int64_t len, uint16_t* vt) {
+  pool.ParallelFor(n_rows, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      uint16_t* dst = vt + row * len;
+      int64_t j = 0;
+      for (int64_t b = 0; j < n_cells; ++b) {
+        const uint16_t* v = kv.v_blocks[b] + row;  // row = hk * D + d
+        for (int64_t r = 0; r < kv.block_tokens && j < n_cells; ++r, ++j) {
+          dst[j] = v[r * kv.kv_stride];
+        }
+      }
+      std::fill(dst + n_cells, dst + len, uint16_t{0});
+    }
+  });
 }
 
 }  // namespace
@@ -52,6 +79,24 @@ void CausalAttentionBatch(ThreadPool& pool, const AttentionShape& shape,
   }
   const int64_t n_jobs = first_job[n_entries];
   if (n_jobs == 0) return;
+  // Transposed values of the multi-token entries (the tinyBLAS path), in one buffer the
+  // calling thread keeps between calls.
+  thread_local std::vector<uint16_t> vt_buffer;
+  std::vector<TransposedValues> vt(n_entries);
+  int64_t vt_total = 0;
+  for (int64_t i = 0; i < n_entries; ++i) {
+    if (entries[i].n < 2 || D % 16 != 0) continue;
+    vt[i].offset = vt_total;
+    vt[i].len = (entries[i].pos0 + entries[i].n + kKvPad - 1) / kKvPad * kKvPad;
+    vt_total += shape.n_head_kv * D * vt[i].len;
+  }
+  vt_buffer.resize(vt_total);
+  uint16_t* const vt_base = vt_buffer.data();  // the workers' own thread_local is another one
+  for (int64_t i = 0; i < n_entries; ++i) {
+    if (vt[i].offset < 0) continue;
+    TransposeValues(pool, entries[i].kv, shape.n_head_kv * D, entries[i].pos0 + entries[i].n,
+                    vt[i].len, vt_base + vt[i].offset);
+  }
   std::atomic<int64_t> next{0};
   pool.Run([&](int, int) {
     BlockScratch& s = ThreadBlockScratch();
@@ -77,7 +122,14 @@ void CausalAttentionBatch(ThreadPool& pool, const AttentionShape& shape,
         const int64_t t = i / group, h = hk * group + i % group;
         rows[nq] = QueryRow{e.q + t * q_dim + h * D, e.pos0 + t + 1, e.out + t * q_dim + h * D};
       }
-      FillRows(e.kv, hk, D, rows[nq - 1].n_kv, s);  // the last row sees the most cells
+      const bool transposed = vt[entry].offset >= 0;
+      FillRows(e.kv, hk, D, rows[nq - 1].n_kv, !transposed, s);  // the last row sees the most
+      if (transposed) {
+        b.vt_len = vt[entry].len;
+        s.vt_rows.resize(D);
+        const uint16_t* base = vt_base + vt[entry].offset + hk * D * b.vt_len;
+        for (int64_t d = 0; d < D; ++d) s.vt_rows[d] = base + d * b.vt_len;
+      }
       AttendBlock(b, rows, nq, s);
     }
   });

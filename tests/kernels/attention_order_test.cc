@@ -176,8 +176,8 @@ void ReferenceRow(const float* q, int64_t dk, int64_t dv, int64_t n_kv, int64_t 
 }
 
 // Grouped-query attention over a paged cache (blocks of 5 positions: a block of query rows
-// crosses cache blocks), for prompts, a chunk after a cached prefix and single tokens: every
-// output has the bits of the one-row reference.
+// crosses cache blocks), for prompts, a chunk after a cached prefix, single tokens and a batch
+// mixing them: every output has the bits of the one-row reference.
 TEST(TinyAttention, CausalAttentionMatchesTheOneRowReference) {
   ThreadPool pool(2);
   std::mt19937 rng(13);
@@ -192,28 +192,43 @@ TEST(TinyAttention, CausalAttentionMatchesTheOneRowReference) {
     vb.push_back(v.data() + b * block * kv_dim);
   }
   const KvView view{kb.data(), vb.data(), block, kv_dim};
-  for (int64_t n : {1, 2, 7, 45}) {
-    const int64_t pos0 = n_pos - n;
-    std::vector<float> q(n * q_dim);
+  // Batches of sequences (here all over the same cache), each entry n tokens at its end;
+  // single-token entries take the vec_dot order, the others tinyBLAS's.
+  const std::vector<std::vector<int64_t>> batches = {{1}, {2}, {7}, {45}, {7, 1, 2, 1}};
+  for (const std::vector<int64_t>& sizes : batches) {
+    std::vector<std::vector<float>> qs, outs;
+    std::vector<AttentionEntry> entries;
     std::normal_distribution<float> normal;
-    for (float& x : q) x = normal(rng);
-    std::vector<float> out(n * q_dim);
-    CausalAttention(pool, shape, view, q.data(), n, pos0, out.data());
-    const int64_t pad = (pos0 + n + f16_order::kKvPad - 1) / f16_order::kKvPad * f16_order::kKvPad;
-    for (int64_t t = 0; t < n; ++t) {
-      for (int64_t h = 0; h < shape.n_head; ++h) {
-        const int64_t hk = h / (shape.n_head / shape.n_head_kv), n_kv = pos0 + t + 1;
-        std::vector<const uint16_t*> k_rows(n_kv), v_rows(n_kv);
-        for (int64_t j = 0; j < n_kv; ++j) {
-          k_rows[j] = k.data() + j * kv_dim + hk * D;
-          v_rows[j] = v.data() + j * kv_dim + hk * D;
-        }
-        std::vector<float> want(D);
-        ReferenceRow(q.data() + t * q_dim + h * D, D, D, n_kv, pad, shape.scale, n >= 2, k_rows,
-                     v_rows, want.data());
-        for (int64_t d = 0; d < D; ++d) {
-          ASSERT_EQ(FloatToBits(want[d]), FloatToBits(out[t * q_dim + h * D + d]))
-              << n << " tokens, token " << t << ", head " << h << ", output " << d;
+    for (int64_t n : sizes) {
+      qs.emplace_back(n * q_dim);
+      for (float& x : qs.back()) x = normal(rng);
+      outs.emplace_back(n * q_dim);
+    }
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      entries.push_back(
+          AttentionEntry{view, qs[i].data(), sizes[i], n_pos - sizes[i], outs[i].data()});
+    }
+    CausalAttentionBatch(pool, shape, entries.data(), static_cast<int64_t>(entries.size()));
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      const int64_t n = sizes[i], pos0 = n_pos - n;
+      const int64_t pad =
+          (pos0 + n + f16_order::kKvPad - 1) / f16_order::kKvPad * f16_order::kKvPad;
+      for (int64_t t = 0; t < n; ++t) {
+        for (int64_t h = 0; h < shape.n_head; ++h) {
+          const int64_t hk = h / (shape.n_head / shape.n_head_kv), n_kv = pos0 + t + 1;
+          std::vector<const uint16_t*> k_rows(n_kv), v_rows(n_kv);
+          for (int64_t j = 0; j < n_kv; ++j) {
+            k_rows[j] = k.data() + j * kv_dim + hk * D;
+            v_rows[j] = v.data() + j * kv_dim + hk * D;
+          }
+          std::vector<float> want(D);
+          ReferenceRow(qs[i].data() + t * q_dim + h * D, D, D, n_kv, pad, shape.scale, n >= 2,
+                       k_rows, v_rows, want.data());
+          for (int64_t d = 0; d < D; ++d) {
+            ASSERT_EQ(FloatToBits(want[d]), FloatToBits(outs[i][t * q_dim + h * D + d]))
+                << "entry " << i << " of " << sizes.size() << ": " << n << " tokens, token " << t
+                << ", head " << h << ", output " << d;
+          }
         }
       }
     }
