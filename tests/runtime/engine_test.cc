@@ -202,6 +202,9 @@ TEST_F(EngineTest, RefusesBadRequestsFullQueuesAndDraining) {
   EXPECT_EQ((*engine)->Submit(Greedy(Prompt(3, 4), 1), c.Sink()).status().code(),
             StatusCode::kUnavailable);
   EXPECT_TRUE(a.Wait());
+  // b may still be queued or running: the engine must go (cancelling it through b's sink)
+  // before the collectors do, or its loop writes into a destroyed collector.
+  engine->reset();
 }
 
 }  // namespace
