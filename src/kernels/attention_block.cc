@@ -61,24 +61,21 @@ void AttendBlock(const BlockShape& shape, const QueryRow* rows, int nq, BlockScr
     const int64_t len = (n_keys + 15) / 16 * 16;
     tiny_attention::Dots(s.vt_rows.data(), dv, p16, n_kv, nq, len, 1.0f, out);
   } else if (shape.vt_len > 0) {
-    // vec_dot over the padded cells: weights past n_kv are zero, so those cells add exact zeros
-    // (their values are finite: zero padding, or later cells when the batch has more rows).
+    // vec_dot over the padded cells, as llama.cpp: weights past n_kv are zero, so those cells
+    // add exact zeros. For a single row they are the zero padding; rows of a batch that stays
+    // off tinyBLAS (a value size not a multiple of 4) also meet later cells, whose values are
+    // then multiplied by zero (an infinite one would give NaN, as it would in llama.cpp).
     for (int a = 0; a < nq; ++a) {
       for (int64_t d = 0; d < dv; ++d) out[a][d] = fk.vec_dot_f16(s.vt_rows[d], p16[a], pad);
     }
   } else {
+    // Cell-major values (single-token rows): the one-product order.
+    s.acc.resize(64 * dv);
+    s.fold.resize(dv);
     for (int a = 0; a < nq; ++a) {
-      if (shape.tiny_kqv) {
-        s.p.resize(pad);
-        for (int64_t j = 0; j < n_kv[a]; ++j) s.p[j] = Fp16ToFp32(p16[a][j]);
-        tiny_attention::WeightedSum(s.v_rows.data(), s.p.data(), n_kv[a], dv, out[a]);
-      } else {
-        s.acc.resize(64 * dv);
-        s.fold.resize(dv);
-        f16_order::WeightedSumF16(
-            fk, false, p16[a], n_kv[a], pad, [&](int64_t j) { return s.v_rows[j]; }, dv,
-            s.acc.data(), s.fold.data(), out[a]);
-      }
+      f16_order::WeightedSumF16(
+          fk, shape.tiny_kqv, p16[a], n_kv[a], pad, [&](int64_t j) { return s.v_rows[j]; }, dv,
+          s.acc.data(), s.fold.data(), out[a]);
     }
   }
 }

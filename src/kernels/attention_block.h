@@ -32,7 +32,7 @@ struct BlockShape {
 // or vt_rows (see BlockShape::vt_len).
 struct BlockScratch {
   std::vector<const uint16_t*> k_rows, v_rows, vt_rows;
-  std::vector<float> scores, p, acc, fold;
+  std::vector<float> scores, acc, fold;
   std::vector<uint16_t> q16, p16;
 };
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <vector>
 
 #include "core/fp16.h"
 #include "kernels/cpu/cpu_kernels.h"
@@ -34,20 +33,6 @@ void DotsOneByOne(const uint16_t* const* rows, int64_t n_rows, const uint16_t* c
   }
 }
 
-void WeightedSumOneByOne(const uint16_t* const* v_rows, const float* p, int64_t n_kv, int64_t dv,
-                         float* out) {
-  const parity::FloatKernels& fk = parity::FastFloatKernels();
-  thread_local std::vector<float> acc;
-  acc.assign(16 * dv, 0.0f);
-  for (int64_t j = 0; j < n_kv; ++j)
-    fk.fma_f16_row(acc.data() + (j % 16) * dv, v_rows[j], p[j], dv);
-  float lane[16];
-  for (int64_t d = 0; d < dv; ++d) {
-    for (int l = 0; l < 16; ++l) lane[l] = acc[l * dv + d];
-    out[d] = parity::Hsum16(lane);
-  }
-}
-
 bool UseAvx512() {
   static const bool yes = BestIsa() >= Isa::kAvx512;
   return yes;
@@ -61,15 +46,6 @@ void Dots(const uint16_t* const* rows, int64_t n_rows, const uint16_t* const* ve
     avx512::TinyAttentionDots(rows, n_rows, vecs, valid, nv, len, scale, out);
   } else {
     DotsOneByOne(rows, n_rows, vecs, valid, nv, len, scale, out);
-  }
-}
-
-void WeightedSum(const uint16_t* const* v_rows, const float* p, int64_t n_kv, int64_t dv,
-                 float* out) {
-  if (UseAvx512()) {
-    avx512::TinyAttentionWeightedSum(v_rows, p, n_kv, dv, out);
-  } else {
-    WeightedSumOneByOne(v_rows, p, n_kv, dv, out);
   }
 }
 

@@ -1,9 +1,8 @@
 #pragma once
 // Attention's two F16 products for a batch of query tokens (prefill), in the tinyBLAS order of
 // llama.cpp's CPU graph (see parity::TinyBlasDotF16), computed many at a time: a block of
-// queries against a tile of keys in registers for the scores, and the sixteen lane
-// accumulators of the value product held in registers across the cells. Every result has the
-// same bits as the one-product-at-a-time kernels (tests compare them); only the work is shared.
+// vectors against a tile of rows in registers. Every result has the same bits as the
+// one-product-at-a-time kernel (tests compare them); only the loads and conversions are shared.
 #include <cstdint>
 
 namespace r1d::kernels::tiny_attention {
@@ -19,12 +18,5 @@ inline constexpr int kMaxQueries = 4;
 // cells along it), the value product is Dots of those rows with the softmax weights.
 void Dots(const uint16_t* const* rows, int64_t n_rows, const uint16_t* const* vecs,
           const int64_t* valid, int nv, int64_t len, float scale, float* const* out);
-
-// out[d] = sum over j < n_kv of p[j] * v_rows[j][d] in the tinyBLAS order over the cells: cell j
-// goes to lane j % 16 (one fused multiply-add chain per lane, cells in order), then the 16 lanes
-// are summed as parity::Hsum16. p holds F16 values widened to float (the softmax as llama.cpp
-// rounds it).
-void WeightedSum(const uint16_t* const* v_rows, const float* p, int64_t n_kv, int64_t dv,
-                 float* out);
 
 }  // namespace r1d::kernels::tiny_attention

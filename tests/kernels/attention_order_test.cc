@@ -120,37 +120,6 @@ TEST(TinyAttention, DotsAreTheOneByOneDotProducts) {
   }
 }
 
-// The value product with the 16 cell lanes in registers equals the portable lane-by-lane
-// emulation, for value sizes with and without a partial 16-wide chunk.
-TEST(TinyAttention, WeightedSumIsTheLaneByLaneProduct) {
-  std::mt19937 rng(12);
-  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
-  for (int64_t dv : {4, 16, 36, 128}) {
-    for (int64_t n_kv : {1, 15, 16, 17, 40, 100}) {
-      const std::vector<uint16_t> v = RandomF16(n_kv * dv, rng, 3.0f);
-      std::vector<const uint16_t*> v_rows(n_kv);
-      std::vector<float> p(n_kv);
-      for (int64_t j = 0; j < n_kv; ++j) {
-        v_rows[j] = v.data() + (n_kv - 1 - j) * dv;
-        p[j] = Fp16ToFp32(Fp32ToFp16(uniform(rng) / static_cast<float>(n_kv)));
-      }
-      std::vector<float> out(dv + 1, -7.0f);
-      tiny_attention::WeightedSum(v_rows.data(), p.data(), n_kv, dv, out.data());
-      std::vector<float> acc(16 * dv, 0.0f);
-      for (int64_t j = 0; j < n_kv; ++j) {
-        parity::PortableFloatKernels().fma_f16_row(acc.data() + (j % 16) * dv, v_rows[j], p[j], dv);
-      }
-      for (int64_t d = 0; d < dv; ++d) {
-        float lane[16];
-        for (int l = 0; l < 16; ++l) lane[l] = acc[l * dv + d];
-        ASSERT_EQ(FloatToBits(parity::Hsum16(lane)), FloatToBits(out[d]))
-            << "dv " << dv << ", " << n_kv << " cells, output " << d;
-      }
-      EXPECT_EQ(out[dv], -7.0f) << "wrote past the row";
-    }
-  }
-}
-
 // One query row and head the way llama.cpp computes it, one product at a time with the
 // portable kernels: the reference the blocked attentions must reproduce bit for bit.
 void ReferenceRow(const float* q, int64_t dk, int64_t dv, int64_t n_kv, int64_t n_kv_pad,

@@ -16,9 +16,6 @@ namespace {
 __m512 LoadF16(const uint16_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
-__m512 LoadF16(const uint16_t* p, __mmask16 mask) {
-  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p));
-}
 
 // parity::Hsum16 of one register: t[i] = v[i + 8] + v[i], r[i] = t[i + 4] + t[i], then
 // (r0 + r2) + (r1 + r3).
@@ -96,36 +93,6 @@ void DotsFor(const uint16_t* const* rows, int64_t n_rows, const uint16_t* const*
   }
 }
 
-// Outputs d0 .. d0 + 16 (the lanes in `mask`): the 16 cell lanes of tinyBLAS are 16 registers,
-// cell j feeding register j % 16; their tree sum is then a vertical one across registers.
-void WeightedSumChunk(const uint16_t* const* v_rows, const float* p, int64_t n_kv, int64_t d0,
-                      __mmask16 mask, float* out) {
-  __m512 acc[16];
-#pragma GCC unroll 16
-  for (int l = 0; l < 16; ++l) acc[l] = _mm512_setzero_ps();
-  int64_t j = 0;
-  for (; j + 16 <= n_kv; j += 16) {
-#pragma GCC unroll 16
-    for (int l = 0; l < 16; ++l) {
-      acc[l] = _mm512_fmadd_ps(LoadF16(v_rows[j + l] + d0, mask), _mm512_set1_ps(p[j + l]), acc[l]);
-    }
-  }
-#pragma GCC unroll 16
-  for (int l = 0; l < 16; ++l) {
-    if (j + l < n_kv) {
-      acc[l] = _mm512_fmadd_ps(LoadF16(v_rows[j + l] + d0, mask), _mm512_set1_ps(p[j + l]), acc[l]);
-    }
-  }
-  __m512 t[8];
-#pragma GCC unroll 8
-  for (int l = 0; l < 8; ++l) t[l] = _mm512_add_ps(acc[l + 8], acc[l]);
-  __m512 r[4];
-#pragma GCC unroll 4
-  for (int l = 0; l < 4; ++l) r[l] = _mm512_add_ps(t[l + 4], t[l]);
-  const __m512 o = _mm512_add_ps(_mm512_add_ps(r[0], r[2]), _mm512_add_ps(r[1], r[3]));
-  _mm512_mask_storeu_ps(out + d0, mask, o);
-}
-
 }  // namespace
 
 void TinyAttentionDots(const uint16_t* const* rows, int64_t n_rows, const uint16_t* const* vecs,
@@ -153,15 +120,6 @@ void TinyAttentionDots(const uint16_t* const* rows, int64_t n_rows, const uint16
       break;
     default:
       break;
-  }
-}
-
-void TinyAttentionWeightedSum(const uint16_t* const* v_rows, const float* p, int64_t n_kv,
-                              int64_t dv, float* out) {
-  for (int64_t d0 = 0; d0 < dv; d0 += 16) {
-    const int64_t lanes = dv - d0 < 16 ? dv - d0 : 16;
-    const auto mask = static_cast<__mmask16>((1u << lanes) - 1);
-    WeightedSumChunk(v_rows, p, n_kv, d0, mask, out);
   }
 }
 

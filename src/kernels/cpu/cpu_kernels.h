@@ -64,8 +64,6 @@ double DotF32InDouble(const float* x, const float* y, int64_t n);
 // attention_tiny_avx512.cc (see kernels/attention_tiny.h)
 void TinyAttentionDots(const uint16_t* const* rows, int64_t n_rows, const uint16_t* const* vecs,
                        const int64_t* valid, int nv, int64_t len, float scale, float* const* out);
-void TinyAttentionWeightedSum(const uint16_t* const* v_rows, const float* p, int64_t n_kv,
-                              int64_t dv, float* out);
 }  // namespace avx512
 
 #undef R1D_DECLARE_VEC_DOT
