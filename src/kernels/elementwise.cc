@@ -82,6 +82,18 @@ void Axpy(float a, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
+float DotLanes8(const float* x, const float* y, int64_t n) {
+  if (UseAvx512()) return avx512::DotF32Lanes8(x, y, n);
+  float acc[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int l = 0; l < 8; ++l) acc[l] += x[i + l] * y[i + l];
+  }
+  float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+  for (; i < n; ++i) s += x[i] * y[i];
+  return s;
+}
+
 double DotInDouble(const float* x, const float* y, int64_t n) {
   if (UseAvx512()) return avx512::DotF32InDouble(x, y, n);
   double s = 0;

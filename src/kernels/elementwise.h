@@ -35,4 +35,10 @@ void Axpy(float a, const float* x, float* y, int64_t n);
 // The sum of the float products x[i] * y[i], accumulated in double (in an unspecified order).
 double DotInDouble(const float* x, const float* y, int64_t n);
 
+// The sum of the products x[i] * y[i] in float, in one fixed order on every CPU: 8 lanes, lane l
+// adding x[i] * y[i] for i % 8 == l over whole 8-element steps (product and sum each rounded),
+// folded as ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7)), then the remaining elements one by
+// one.
+float DotLanes8(const float* x, const float* y, int64_t n);
+
 }  // namespace r1d::kernels

@@ -7,6 +7,7 @@
 #include "kernels/attention_block.h"
 #include "kernels/attention_f16_order.h"
 #include "kernels/attention_tiny.h"
+#include "kernels/elementwise.h"
 
 namespace r1d::kernels {
 
@@ -75,16 +76,7 @@ void LatentAttention(ThreadPool& pool, int64_t n_head, int64_t rank, int64_t rop
         const auto* pe = reinterpret_cast<const uint16_t*>(r + kv.latent_bytes);
         for (int64_t d = 0; d < rope; ++d) row[rank + d] = Fp16ToFp32(pe[d]);
         for (int64_t h = 0; h < n_head; ++h) {
-          const float* qh = qt + h * w;
-          float acc[8] = {};
-          int64_t d = 0;
-          for (; d + 8 <= w; d += 8) {
-            for (int l = 0; l < 8; ++l) acc[l] += qh[d + l] * row[d + l];
-          }
-          float s =
-              ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-          for (; d < w; ++d) s += qh[d] * row[d];
-          scores[h * n_kv + j] = s * scale;
+          scores[h * n_kv + j] = DotLanes8(qt + h * w, row, w) * scale;
         }
       }
     });
@@ -110,11 +102,7 @@ void LatentAttention(ThreadPool& pool, int64_t n_head, int64_t rank, int64_t rop
       const int64_t j0 = n_kv * ith / nth, j1 = n_kv * (ith + 1) / nth;
       for (int64_t j = j0; j < j1; ++j) {
         kv.dequantize(kv.Row(j), row, rank);
-        for (int64_t h = 0; h < n_head; ++h) {
-          const float p = scores[h * n_kv + j];
-          float* a = acc + h * rank;
-          for (int64_t c = 0; c < rank; ++c) a[c] += p * row[c];
-        }
+        for (int64_t h = 0; h < n_head; ++h) Axpy(scores[h * n_kv + j], row, acc + h * rank, rank);
       }
     });
     float* ot = out + t * n_head * rank;

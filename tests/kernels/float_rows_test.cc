@@ -1,6 +1,7 @@
 // Axpy and DotInDouble (kernels/elementwise.h) on this CPU's best instruction set against the
 // plain loops: Axpy bit for bit (product and sum rounded separately, no fused multiply-add);
-// DotInDouble within double rounding, with lengths that leave SIMD remainders.
+// DotInDouble within double rounding; DotLanes8 bit for bit in its documented order; with lengths
+// that leave SIMD remainders.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -46,6 +47,30 @@ TEST(FloatRows, DotInDoubleSumsFloatProducts) {
       magnitude += std::fabs(p);
     }
     EXPECT_NEAR(DotInDouble(x.data(), y.data(), n), want, 1e-14 * magnitude) << "n " << n;
+  }
+}
+
+TEST(FloatRows, DotLanes8KeepsItsOrder) {
+  for (int64_t n : {1, 7, 8, 9, 64, 576, 579}) {
+    const std::vector<float> x = Random(n, 5), y = Random(n, 6);
+    volatile float lane[8] = {};  // volatile: each product and sum rounded, never fused
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      for (int l = 0; l < 8; ++l) {
+        volatile float p = x[i + l] * y[i + l];
+        lane[l] = lane[l] + p;
+      }
+    }
+    volatile float s =
+        ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+    for (; i < n; ++i) {
+      volatile float p = x[i] * y[i];
+      s = s + p;
+    }
+    const float got = DotLanes8(x.data(), y.data(), n);
+    const float want = s;
+    ASSERT_EQ(0, std::memcmp(&want, &got, sizeof(float)))
+        << "n " << n << ": " << want << " vs " << got;
   }
 }
 

@@ -61,6 +61,7 @@ R1D_DECLARE_DEQUANTIZE(Q6_K);
 // float_rows_avx512.cc
 void AxpyF32(float a, const float* x, float* y, int64_t n);
 double DotF32InDouble(const float* x, const float* y, int64_t n);
+float DotF32Lanes8(const float* x, const float* y, int64_t n);
 // attention_tiny_avx512.cc (see kernels/attention_tiny.h)
 void TinyAttentionDots(const uint16_t* const* rows, int64_t n_rows, const uint16_t* const* vecs,
                        const int64_t* valid, int nv, int64_t len, float scale, float* const* out);

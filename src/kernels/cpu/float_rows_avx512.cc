@@ -38,4 +38,19 @@ double DotF32InDouble(const float* x, const float* y, int64_t n) {
   return s;
 }
 
+float DotF32Lanes8(const float* x, const float* y, int64_t n) {
+  // The 8 lanes of the portable loop in one register: product, then sum, each rounded.
+  __m256 acc = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  }
+  // t[l] = acc[l] + acc[l + 4]; then (t0 + t1) + (t2 + t3).
+  const __m128 t = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+  const __m128 h = _mm_hadd_ps(t, t);
+  float s = _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+  for (; i < n; ++i) s += x[i] * y[i];
+  return s;
+}
+
 }  // namespace r1d::kernels::avx512
