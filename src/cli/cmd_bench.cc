@@ -74,7 +74,15 @@ int RunBench(const BenchFlags& flags) {
     Stats tps;
   };
   std::vector<Row> rows;
-  // Warm-up pass so page faults of the mapping are not measured.
+  // Untimed warm-up, as llama-bench does it: a whole prompt when prompts are measured (the
+  // first one otherwise pays for touching the mapping and the prompt-sized buffers), then one
+  // token.
+  if (flags.n_prompt > 0) {
+    std::vector<int32_t> prompt(static_cast<size_t>(flags.n_prompt));
+    for (auto& t : prompt) t = token(rng);
+    Status st = (*model)->Forward(pool, **state, prompt.data(), flags.n_prompt, 0, logits.data());
+    if (!st.ok()) return Fail(st.message());
+  }
   {
     const int32_t t = token(rng);
     Status st = (*model)->Forward(pool, **state, &t, 1, 0, logits.data());
@@ -180,7 +188,8 @@ const CommandRegistrar kRegistrar(
       sub.add_option("-n,--n-gen", flags->n_gen, "Generated tokens per tg test (0: skip)")
           ->capture_default_str()
           ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
-      sub.add_option("-r,--repetitions", flags->reps, "Repetitions of each test")
+      sub.add_option("-r,--repetitions", flags->reps,
+                     "Repetitions of each test (after one untimed warm-up run, as llama-bench)")
           ->capture_default_str()
           ->check(CLI::Range(1, 1000));
       sub.add_option("--batch", flags->batches,
