@@ -43,7 +43,7 @@ void AttendBlock(const BlockShape& shape, const QueryRow* rows, int nq, BlockScr
   }
   // Softmax weights per row, zero past the row's cells (up to the transposed values' length).
   const int64_t p_len = std::max(pad, shape.vt_len);
-  s.p16.assign(kMax * p_len, 0);
+  s.p16.resize(kMax * p_len);
   const uint16_t* p16[kMax];
   int64_t n_kv[kMax];
   float* out[kMax];
@@ -54,6 +54,7 @@ void AttendBlock(const BlockShape& shape, const QueryRow* rows, int nq, BlockScr
     for (int64_t j = 0; j < n_kv[a]; ++j) max = std::max(max, scores[a][j]);
     uint16_t* p = s.p16.data() + a * p_len;
     f16_order::SoftmaxToF16(fk, scores[a], max, n_kv[a], p);
+    std::fill(p + n_kv[a], p + p_len, uint16_t{0});  // only the tail: the rest was just written
     p16[a] = p;
   }
   if (shape.vt_len > 0 && shape.tiny_kqv) {
