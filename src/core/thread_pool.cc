@@ -24,7 +24,8 @@ int ThreadPool::ResolveCount(int n_threads) {
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(ResolveCount(n_threads)) {
+ThreadPool::ThreadPool(int n_threads)
+    : n_threads_(ResolveCount(n_threads)), ranges_(new StealRange[n_threads_]) {
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
 }
 
@@ -73,6 +74,18 @@ void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_
   });
 }
 
+namespace {
+
+// A thread's unclaimed range [front, back) in one word, so that the owner taking from the
+// front and a thief taking from the back never both get the same index.
+uint64_t PackRange(int64_t front, int64_t back) {
+  return static_cast<uint64_t>(front) | (static_cast<uint64_t>(back) << 32);
+}
+int64_t Front(uint64_t r) { return static_cast<int64_t>(r & 0xFFFFFFFFu); }
+int64_t Back(uint64_t r) { return static_cast<int64_t>(r >> 32); }
+
+}  // namespace
+
 void ThreadPool::ParallelForDynamic(int64_t n, int64_t grain,
                                     const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
@@ -81,12 +94,54 @@ void ThreadPool::ParallelForDynamic(int64_t n, int64_t grain,
     fn(0, n);
     return;
   }
-  std::atomic<int64_t> next{0};
-  Run([&](int, int) {
+  if (n > 0xFFFFFFFF) {  // beyond the packed ranges: plain chunks
+    ParallelFor((n + grain - 1) / grain, [&](int64_t b, int64_t e) {
+      for (int64_t c = b; c < e; ++c) fn(c * grain, std::min(n, (c + 1) * grain));
+    });
+    return;
+  }
+  // Work stealing: each thread walks its own contiguous share front to back, `grain` at a time
+  // (one sequential stream, as a static split gives), and a thread that runs out takes the back
+  // half of the largest share left. Threads finish within about one grain of each other, and a
+  // descheduled thread delays only the chunk it holds.
+  const int nth = n_threads_;
+  for (int i = 0; i < nth; ++i) {
+    ranges_[i].r.store(PackRange(n * i / nth, n * (i + 1) / nth), std::memory_order_relaxed);
+  }
+  Run([&](int self, int) {
     for (;;) {
-      const int64_t begin = next.fetch_add(grain, std::memory_order_relaxed);
-      if (begin >= n) return;
-      fn(begin, std::min(n, begin + grain));
+      uint64_t v = ranges_[self].r.load(std::memory_order_acquire);
+      while (Front(v) < Back(v)) {
+        const int64_t begin = Front(v), end = std::min(Back(v), begin + grain);
+        if (ranges_[self].r.compare_exchange_weak(v, PackRange(end, Back(v)),
+                                                  std::memory_order_acq_rel)) {
+          fn(begin, end);
+          v = ranges_[self].r.load(std::memory_order_acquire);
+        }
+      }
+      // Out of work: steal from the thread with the most left.
+      bool stolen = false;
+      while (!stolen) {
+        int victim = -1;
+        int64_t most = 0;
+        for (int j = 0; j < nth; ++j) {
+          const uint64_t r = ranges_[j].r.load(std::memory_order_acquire);
+          if (Back(r) - Front(r) > most) {
+            most = Back(r) - Front(r);
+            victim = j;
+          }
+        }
+        if (victim < 0) return;  // nothing left anywhere
+        uint64_t r = ranges_[victim].r.load(std::memory_order_acquire);
+        const int64_t f = Front(r), b = Back(r);
+        if (f >= b) continue;
+        const int64_t mid = b - f <= grain ? f : f + (b - f) / 2;
+        if (ranges_[victim].r.compare_exchange_strong(r, PackRange(f, mid),
+                                                      std::memory_order_acq_rel)) {
+          ranges_[self].r.store(PackRange(mid, b), std::memory_order_release);
+          stolen = true;
+        }
+      }
     }
   });
 }

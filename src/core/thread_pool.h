@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -30,9 +31,12 @@ class ThreadPool {
   // Splits [0, n) into contiguous chunks, one per thread, and calls fn(begin, end).
   void ParallelFor(int64_t n, const std::function<void(int64_t begin, int64_t end)>& fn);
 
-  // Hands out [0, n) in chunks of `grain` to whichever thread is free: a thread that the OS
-  // deschedules (a busy machine) delays its chunk, not a fixed share of the whole job. With one
-  // thread (or n <= grain) fn(0, n) is called once.
+  // Calls fn on chunks of at most `grain` indices covering [0, n) once. Each thread starts on its
+  // own contiguous share and takes it in order; one that runs out steals the back half of the
+  // largest share left. So each thread reads one sequential stream (what the prefetchers of a
+  // matrix product want), threads finish together, and a thread that the OS deschedules (a busy
+  // machine) delays only its chunk. With one thread (or n <= grain) fn(0, n) is called once.
+  // Not reentrant: fn must not call ParallelForDynamic on the same pool.
   void ParallelForDynamic(int64_t n, int64_t grain,
                           const std::function<void(int64_t begin, int64_t end)>& fn);
 
@@ -40,6 +44,11 @@ class ThreadPool {
   void WorkerLoop(int ith);
 
   int n_threads_;
+  // ParallelForDynamic's unclaimed range per thread, one cache line each.
+  struct alignas(64) StealRange {
+    std::atomic<uint64_t> r{0};
+  };
+  std::unique_ptr<StealRange[]> ranges_;
   std::vector<std::thread> workers_;
   // A job is published by storing job_, then bumping generation_; spinning workers see the new
   // generation and read job_ without a lock. Only workers that went to sleep (sleepers_) need

@@ -86,6 +86,7 @@ void InstallAvx512(Table& t) {
   Set(t, DType::kQ4_K, avx512::DequantizeRowQ4_K, nullptr, avx512::VecDotQ4_K);
   Set(t, DType::kQ5_K, nullptr, nullptr, avx512::VecDotQ5_K);
   Set(t, DType::kQ6_K, avx512::DequantizeRowQ6_K, nullptr, avx512::VecDotQ6_K);
+  Set(t, DType::kQ8_K, avx512::DequantizeRowQ8_K, nullptr, nullptr);
 }
 
 Tables BuildTables() {

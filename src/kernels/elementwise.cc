@@ -94,11 +94,23 @@ float DotLanes8(const float* x, const float* y, int64_t n) {
   return s;
 }
 
+void AxpyRows(const float* a, const float* rows, int64_t stride, int64_t n_rows, float* y,
+              int64_t n) {
+  if (UseAvx512()) return avx512::AxpyRowsF32(a, rows, stride, n_rows, y, n);
+  for (int64_t r = 0; r < n_rows; ++r) Axpy(a[r], rows + r * stride, y, n);
+}
+
 double DotInDouble(const float* x, const float* y, int64_t n) {
   if (UseAvx512()) return avx512::DotF32InDouble(x, y, n);
   double s = 0;
   for (int64_t i = 0; i < n; ++i) s += static_cast<double>(x[i] * y[i]);
   return s;
+}
+
+void DotRowsInDouble(const float* rows, int64_t stride, int64_t n_rows, const float* x, int64_t n,
+                     double* out) {
+  if (UseAvx512()) return avx512::DotRowsF32InDouble(rows, stride, n_rows, x, n, out);
+  for (int64_t r = 0; r < n_rows; ++r) out[r] = DotInDouble(rows + r * stride, x, n);
 }
 
 }  // namespace r1d::kernels

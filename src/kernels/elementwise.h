@@ -32,8 +32,18 @@ void AddInPlace(float* y, const float* x, int64_t n);
 // y[i] += a * x[i], product and sum each rounded (no fused multiply-add).
 void Axpy(float a, const float* x, float* y, int64_t n);
 
+// Axpy(a[r], rows + r * stride, y, n) for r = 0 .. n_rows - 1, in that order: the same bits,
+// with y held in registers across the rows.
+void AxpyRows(const float* a, const float* rows, int64_t stride, int64_t n_rows, float* y,
+              int64_t n);
+
 // The sum of the float products x[i] * y[i], accumulated in double (in an unspecified order).
 double DotInDouble(const float* x, const float* y, int64_t n);
+
+// out[r] = DotInDouble(rows + r * stride, x, n) for r = 0 .. n_rows - 1, bit for bit, several
+// rows at a time.
+void DotRowsInDouble(const float* rows, int64_t stride, int64_t n_rows, const float* x, int64_t n,
+                     double* out);
 
 // The sum of the products x[i] * y[i] in float, in one fixed order on every CPU: 8 lanes, lane l
 // adding x[i] * y[i] for i % 8 == l over whole 8-element steps (product and sum each rounded),

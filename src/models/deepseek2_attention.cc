@@ -164,18 +164,25 @@ void MlaAttention::DecodeRows(ThreadPool& pool, const Deepseek2HParams& hp, cons
   const auto* wkv_b = static_cast<const uint8_t*>(w.wkv_b.data);
   const kernels::TypeKernels* wk = kernels::GetKernels(w.wkv_b.type);
 
-  // q_abs[i][h] = [q_nope_h . W_kb_h | q_pe_h], in F32 with the exact weights: each row of
-  // W_kb is dequantized once for all decode rows.
+  // A head's rows of attn_kv_b (W_kb_h or W_vb_h) dequantized into this thread's buffer, once
+  // for all decode rows.
+  auto head_rows = [&](int64_t first_row, int64_t count) {
+    thread_local std::vector<float> buf;  // per thread: each worker fills its own
+    buf.resize(count * rank);
+    for (int64_t r = 0; r < count; ++r) {
+      wk->dequantize_row(wkv_b + (first_row + r) * wrow_bytes, buf.data() + r * rank, rank);
+    }
+    return buf.data();
+  };
+
+  // q_abs[i][h] = [q_nope_h . W_kb_h | q_pe_h], in F32 with the exact weights.
   q_abs_.assign(m * H * W, 0.0f);
   pool.ParallelFor(H, [&](int64_t hb, int64_t he) {
-    std::vector<float> wrow(rank);
     for (int64_t h = hb; h < he; ++h) {
-      for (int64_t d = 0; d < nope; ++d) {
-        wk->dequantize_row(wkv_b + (h * kv_w + d) * wrow_bytes, wrow.data(), rank);
-        for (int64_t i = 0; i < m; ++i) {
-          kernels::Axpy(q_[rows[i] * H * dk + h * dk + d], wrow.data(),
-                        q_abs_.data() + (i * H + h) * W, rank);
-        }
+      const float* w_kb = head_rows(h * kv_w, nope);
+      for (int64_t i = 0; i < m; ++i) {
+        kernels::AxpyRows(q_.data() + rows[i] * H * dk + h * dk, w_kb, rank, nope,
+                          q_abs_.data() + (i * H + h) * W, rank);
       }
       for (int64_t i = 0; i < m; ++i) {
         const float* q_pe = q_.data() + rows[i] * H * dk + h * dk + nope;
@@ -202,14 +209,14 @@ void MlaAttention::DecodeRows(ThreadPool& pool, const Deepseek2HParams& hp, cons
   // out_h = W_vb_h . o_lat_h, in F32 with the exact weights (W_vb_h: the head's dv rows of
   // attn_kv_b after its nope rows).
   pool.ParallelFor(H, [&](int64_t hb, int64_t he) {
-    std::vector<float> wrow(rank);
+    std::vector<double> dots(dv);
     for (int64_t h = hb; h < he; ++h) {
-      for (int64_t d = 0; d < dv; ++d) {
-        wk->dequantize_row(wkv_b + (h * kv_w + nope + d) * wrow_bytes, wrow.data(), rank);
-        for (int64_t i = 0; i < m; ++i) {
-          attn_[rows[i] * H * dv + h * dv + d] = static_cast<float>(
-              kernels::DotInDouble(wrow.data(), o_lat_.data() + (i * H + h) * rank, rank));
-        }
+      const float* w_vb = head_rows(h * kv_w + nope, dv);
+      for (int64_t i = 0; i < m; ++i) {
+        kernels::DotRowsInDouble(w_vb, rank, dv, o_lat_.data() + (i * H + h) * rank, rank,
+                                 dots.data());
+        float* o = attn_.data() + rows[i] * H * dv + h * dv;
+        for (int64_t d = 0; d < dv; ++d) o[d] = static_cast<float>(dots[d]);
       }
     }
   });

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <thread>
 #include <vector>
 
 #include "core/checked_math.h"
@@ -86,6 +88,30 @@ TEST(ThreadPool, DynamicForVisitsEveryIndexExactlyOnce) {
         }
       }
     }
+  }
+}
+
+// A thread held up on its chunk (descheduled, say) delays only that chunk: the others steal
+// the rest of its share.
+TEST(ThreadPool, DynamicForStealsFromAHeldUpThread) {
+  for (int n : {2, 3}) {
+    ThreadPool pool(n);
+    const int64_t count = 1000, grain = 10;
+    std::atomic<int64_t> done{0};
+    std::atomic<bool> others_finished{false};
+    pool.ParallelForDynamic(count, grain, [&](int64_t b, int64_t e) {
+      if (b == 0) {
+        // Hold the first chunk until every other index is done (or give up after 10 s).
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (done.load() < count - (e - b) && std::chrono::steady_clock::now() < deadline) {
+          std::this_thread::sleep_for(std::chrono::microseconds(100));
+        }
+        others_finished = done.load() == count - (e - b);
+      }
+      done += e - b;
+    });
+    EXPECT_TRUE(others_finished.load()) << n << " threads";
+    EXPECT_EQ(done.load(), count);
   }
 }
 

@@ -1,7 +1,7 @@
 // Axpy and DotInDouble (kernels/elementwise.h) on this CPU's best instruction set against the
-// plain loops: Axpy bit for bit (product and sum rounded separately, no fused multiply-add);
-// DotInDouble within double rounding; DotLanes8 bit for bit in its documented order; with lengths
-// that leave SIMD remainders.
+// plain loops: Axpy and AxpyRows bit for bit (product and sum rounded separately, no fused
+// multiply-add); DotInDouble within double rounding, DotRowsInDouble bit for bit against it;
+// DotLanes8 bit for bit in its documented order; with lengths that leave SIMD remainders.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -47,6 +47,50 @@ TEST(FloatRows, DotInDoubleSumsFloatProducts) {
       magnitude += std::fabs(p);
     }
     EXPECT_NEAR(DotInDouble(x.data(), y.data(), n), want, 1e-14 * magnitude) << "n " << n;
+  }
+}
+
+TEST(FloatRows, AxpyRowsEqualsAxpyRowByRow) {
+  for (int64_t n : {1, 16, 127, 128, 512, 515, 576}) {
+    for (int64_t n_rows : {1, 3, 128}) {
+      const int64_t stride = n + 5;
+      const std::vector<float> rows = Random(stride * n_rows, 7), a = Random(n_rows, 8);
+      std::vector<float> want = Random(n, 9), got = want;
+      for (int64_t r = 0; r < n_rows; ++r) {
+        for (int64_t i = 0; i < n; ++i) {
+          volatile float p = a[r] * rows[r * stride + i];  // rounded before the sum
+          want[i] = want[i] + p;
+        }
+      }
+      AxpyRows(a.data(), rows.data(), stride, n_rows, got.data(), n);
+      ASSERT_EQ(0, std::memcmp(want.data(), got.data(), got.size() * sizeof(float)))
+          << "n " << n << ", rows " << n_rows;
+    }
+  }
+}
+
+// Magnitudes spread over 2^+-40, so that the double sums round and their order shows.
+std::vector<float> WideRandom(int64_t n, uint32_t seed) {
+  std::vector<float> v = Random(n, seed);
+  std::mt19937 gen(seed + 1000);
+  std::uniform_int_distribution<int> exponent(-40, 40);
+  for (float& x : v) x = std::ldexp(x, exponent(gen));
+  return v;
+}
+
+TEST(FloatRows, DotRowsInDoubleEqualsDotInDoubleBitForBit) {
+  for (int64_t n : {1, 7, 8, 9, 512, 517}) {
+    for (int64_t n_rows : {1, 3, 4, 5, 9, 128}) {
+      const int64_t stride = n + 3;
+      const std::vector<float> rows = WideRandom(stride * n_rows, 10), x = WideRandom(n, 11);
+      std::vector<double> got(static_cast<size_t>(n_rows));
+      DotRowsInDouble(rows.data(), stride, n_rows, x.data(), n, got.data());
+      for (int64_t r = 0; r < n_rows; ++r) {
+        const double want = DotInDouble(rows.data() + r * stride, x.data(), n);
+        ASSERT_EQ(0, std::memcmp(&want, &got[r], sizeof(double)))
+            << "n " << n << ", row " << r << " of " << n_rows << ": " << want << " vs " << got[r];
+      }
+    }
   }
 }
 

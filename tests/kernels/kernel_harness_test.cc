@@ -196,7 +196,7 @@ TEST(KernelTables, SimdVersionsAreInstalled) {
           << tensor::DTypeName(t);
     }
     if (isa == Isa::kAvx512) {
-      for (DType t : {DType::kQ4_K, DType::kQ6_K}) {
+      for (DType t : {DType::kQ4_K, DType::kQ6_K, DType::kQ8_K}) {
         EXPECT_NE(GetKernels(t, isa)->dequantize_row, GetKernels(t, Isa::kScalar)->dequantize_row)
             << tensor::DTypeName(t);
       }

@@ -58,9 +58,14 @@ R1D_DECLARE_DEQUANTIZE(BF16);
 R1D_DECLARE_DEQUANTIZE(Q8_0);
 R1D_DECLARE_DEQUANTIZE(Q4_K);  // k_dequant_avx512.cc
 R1D_DECLARE_DEQUANTIZE(Q6_K);
+R1D_DECLARE_DEQUANTIZE(Q8_K);
 // float_rows_avx512.cc
 void AxpyF32(float a, const float* x, float* y, int64_t n);
+void AxpyRowsF32(const float* a, const float* rows, int64_t stride, int64_t n_rows, float* y,
+                 int64_t n);
 double DotF32InDouble(const float* x, const float* y, int64_t n);
+void DotRowsF32InDouble(const float* rows, int64_t stride, int64_t n_rows, const float* x,
+                        int64_t n, double* out);
 float DotF32Lanes8(const float* x, const float* y, int64_t n);
 // attention_tiny_avx512.cc (see kernels/attention_tiny.h)
 void TinyAttentionDots(const uint16_t* const* rows, int64_t n_rows, const uint16_t* const* vecs,

@@ -25,6 +25,57 @@ void AxpyF32(float a, const float* x, float* y, int64_t n) {
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
+void AxpyRowsF32(const float* a, const float* rows, int64_t stride, int64_t n_rows, float* y,
+                 int64_t n) {
+  // Each element of y takes the rows' products one after another, exactly as n_rows AxpyF32
+  // calls; 8 registers of y stay live across the rows (enough independent sums to hide the
+  // add latency) instead of a store and a load per row.
+  constexpr int kRegs = 8;
+  int64_t i = 0;
+  for (; i + 16 * kRegs <= n; i += 16 * kRegs) {
+    __m512 acc[kRegs];
+    for (int k = 0; k < kRegs; ++k) acc[k] = _mm512_loadu_ps(y + i + 16 * k);
+    for (int64_t r = 0; r < n_rows; ++r) {
+      const __m512 va = _mm512_set1_ps(a[r]);
+      const float* x = rows + r * stride + i;
+      for (int k = 0; k < kRegs; ++k) {
+        acc[k] = _mm512_add_ps(acc[k], _mm512_mul_ps(va, _mm512_loadu_ps(x + 16 * k)));
+      }
+    }
+    for (int k = 0; k < kRegs; ++k) _mm512_storeu_ps(y + i + 16 * k, acc[k]);
+  }
+  if (i < n) {
+    for (int64_t r = 0; r < n_rows; ++r) AxpyF32(a[r], rows + r * stride + i, y + i, n - i);
+  }
+}
+
+void DotRowsF32InDouble(const float* rows, int64_t stride, int64_t n_rows, const float* x,
+                        int64_t n, double* out) {
+  // Four rows at a time, each with DotF32InDouble's lanes, reduction and tail: four
+  // independent add chains instead of one.
+  int64_t r = 0;
+  for (; r + 4 <= n_rows; r += 4) {
+    const float* w[4] = {rows + r * stride, rows + (r + 1) * stride, rows + (r + 2) * stride,
+                         rows + (r + 3) * stride};
+    __m512d acc[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(),
+                      _mm512_setzero_pd()};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      const __m256 xv = _mm256_loadu_ps(x + i);
+      for (int k = 0; k < 4; ++k) {
+        const __m256 p = _mm256_mul_ps(_mm256_loadu_ps(w[k] + i), xv);
+        acc[k] = _mm512_add_pd(acc[k], _mm512_cvtps_pd(p));
+      }
+    }
+    for (int k = 0; k < 4; ++k) {
+      double s = _mm512_reduce_add_pd(acc[k]);
+      for (int64_t j = i; j < n; ++j) s += static_cast<double>(w[k][j] * x[j]);
+      out[r + k] = s;
+    }
+  }
+  for (; r < n_rows; ++r) out[r] = DotF32InDouble(rows + r * stride, x, n);
+}
+
 double DotF32InDouble(const float* x, const float* y, int64_t n) {
   // Each product rounded to float as in the portable loop, summed in 8 double lanes.
   __m512d acc = _mm512_setzero_pd();

@@ -1,7 +1,7 @@
-// AVX-512 dequantization of Q4_K and Q6_K rows, bit-identical to the reference
+// AVX-512 dequantization of Q4_K, Q6_K and Q8_K rows, bit-identical to the reference
 // (ref/k_quant_ref.cc): the same float products in the same order, 16 elements at a time.
-// Hot where weights are used as floats every token: the absorbed MLA decode of deepseek2
-// reads attn_kv_b this way.
+// Hot where rows are used as floats every token: the absorbed MLA decode of deepseek2 reads
+// attn_kv_b this way, and its cached latents (Q8_K for k-quant models) at every position.
 #include <immintrin.h>
 
 // GCC 12 reports the undefined upper halves inside its own set1 intrinsics as uninitialized
@@ -22,6 +22,7 @@ namespace {
 
 using tensor::BlockQ4_K;
 using tensor::BlockQ6_K;
+using tensor::BlockQ8_K;
 using tensor::kQK_K;
 
 // 16 unsigned bytes as floats.
@@ -76,6 +77,17 @@ void DequantizeRowQ6_K(const void* src, float* dst, int64_t n) {
         _mm512_storeu_ps(dst + e, _mm512_mul_ps(_mm512_set1_ps(s0), lo));
         _mm512_storeu_ps(dst + e + 16, _mm512_mul_ps(_mm512_set1_ps(s1), hi));
       }
+    }
+  }
+}
+
+void DequantizeRowQ8_K(const void* src, float* dst, int64_t n) {
+  const auto* x = static_cast<const BlockQ8_K*>(src);
+  for (int64_t i = 0; i < n / kQK_K; ++i, dst += kQK_K) {
+    const __m512 d = _mm512_set1_ps(x[i].d);
+    for (int e = 0; e < kQK_K; e += 16) {
+      const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].qs + e));
+      _mm512_storeu_ps(dst + e, _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q))));
     }
   }
 }
