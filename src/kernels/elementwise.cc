@@ -77,6 +77,11 @@ bool UseAvx512() {
 }
 }  // namespace
 
+void Scale(float a, const float* x, float* y, int64_t n) {
+  if (UseAvx512()) return avx512::ScaleF32(a, x, y, n);
+  for (int64_t i = 0; i < n; ++i) y[i] = a * x[i];
+}
+
 void Axpy(float a, const float* x, float* y, int64_t n) {
   if (UseAvx512()) return avx512::AxpyF32(a, x, y, n);
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];

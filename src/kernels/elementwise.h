@@ -29,6 +29,9 @@ void SiluMul(const float* gate, const float* up, int64_t n, float* out);
 // y[i] += x[i].
 void AddInPlace(float* y, const float* x, int64_t n);
 
+// y[i] = a * x[i].
+void Scale(float a, const float* x, float* y, int64_t n);
+
 // y[i] += a * x[i], product and sum each rounded (no fused multiply-add).
 void Axpy(float a, const float* x, float* y, int64_t n);
 

@@ -124,16 +124,21 @@ void MlaAttention::Prefill(ThreadPool& pool, const Deepseek2HParams& hp, const M
   // as llama.cpp's non-flash cache stores it and its value product reads it.
   const int64_t vt_len = (P + kernels::f16_order::kKvPad - 1) / kernels::f16_order::kKvPad *
                          kernels::f16_order::kKvPad;
+  // The whole decompressed row rounded to F16 at once (the F16 kernel's rounding is the
+  // reference's, bit for bit), then K assembled and V transposed as 16-bit copies.
+  const kernels::TypeKernels* f16 = kernels::GetKernels(tensor::DType::kF16);
+  kvd16_.resize(P * H * kv_w);
   k16_.resize(P * H * dk);
   vt16_.resize(H * dv * vt_len);
   pool.ParallelFor(P, [&](int64_t b, int64_t end) {
     for (int64_t j = b; j < end; ++j) {
+      f16->quantize_row(kvd_.data() + j * H * kv_w, kvd16_.data() + j * H * kv_w, H * kv_w);
       const auto* k_pe =
           reinterpret_cast<const uint16_t*>(CacheRow(*e.state, row_bytes, layer, j) + 2 * rank);
       for (int64_t h = 0; h < H; ++h) {
-        const float* src = kvd_.data() + (j * H + h) * kv_w;
+        const uint16_t* src = kvd16_.data() + (j * H + h) * kv_w;
         uint16_t* k = k16_.data() + (j * H + h) * dk;
-        for (int64_t d = 0; d < nope; ++d) k[d] = Fp32ToFp16(src[d]);
+        std::copy(src, src + nope, k);
         std::copy(k_pe, k_pe + hp.n_rot, k + nope);
       }
     }
@@ -142,8 +147,8 @@ void MlaAttention::Prefill(ThreadPool& pool, const Deepseek2HParams& hp, const M
     for (int64_t r = b; r < end; ++r) {
       const int64_t h = r / dv, d = r % dv;
       uint16_t* vt = vt16_.data() + r * vt_len;
-      const float* src = kvd_.data() + h * kv_w + nope + d;
-      for (int64_t j = 0; j < P; ++j) vt[j] = Fp32ToFp16(src[j * H * kv_w]);
+      const uint16_t* src = kvd16_.data() + h * kv_w + nope + d;
+      for (int64_t j = 0; j < P; ++j) vt[j] = src[j * H * kv_w];
       std::fill(vt + P, vt + vt_len, uint16_t{0});
     }
   });

@@ -80,7 +80,7 @@ class MlaAttention {
   int64_t decompress_budget_ = kDefaultDecompressBudget;
   std::vector<float> qa_, q_, kv_a_, attn_, latent_, kvd_, q_abs_, o_lat_;
   std::vector<uint8_t> act_;
-  std::vector<uint16_t> k16_, vt16_;
+  std::vector<uint16_t> kvd16_, k16_, vt16_;
   std::vector<const uint8_t*> blocks_;
   std::vector<std::vector<float>> scratch_;
   kernels::MatMulScratch mm_;

@@ -278,11 +278,13 @@ void MoeFfn::Run(ThreadPool& pool, const Deepseek2HParams& hp, const MoeWeights&
       for (int64_t j = 0; j < K; ++j) {
         const float* s = slot_out_.data() + (t * K + j) * E;
         const float wt = weights_[t * K + j];
-        for (int64_t i = 0; i < E; ++i) o[i] = j == 0 ? s[i] * wt : o[i] + s[i] * wt;
+        if (j == 0) {
+          kernels::Scale(wt, s, o, E);
+        } else {
+          kernels::Axpy(wt, s, o, E);  // o + s * wt, product and sum each rounded
+        }
       }
-      if (w.has_shared) {
-        for (int64_t i = 0; i < E; ++i) o[i] += sh_out_[t * E + i];
-      }
+      if (w.has_shared) kernels::AddInPlace(o, sh_out_.data() + t * E, E);
     }
   });
 }

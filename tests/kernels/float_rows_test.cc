@@ -23,6 +23,15 @@ std::vector<float> Random(int64_t n, uint32_t seed) {
   return v;
 }
 
+// Magnitudes spread over 2^+-40, so that the double sums round and their order shows.
+std::vector<float> WideRandom(int64_t n, uint32_t seed) {
+  std::vector<float> v = Random(n, seed);
+  std::mt19937 gen(seed + 1000);
+  std::uniform_int_distribution<int> exponent(-40, 40);
+  for (float& x : v) x = std::ldexp(x, exponent(gen));
+  return v;
+}
+
 TEST(FloatRows, AxpyRoundsProductAndSumSeparately) {
   for (int64_t n : {1, 15, 16, 17, 512, 515}) {
     const std::vector<float> x = Random(n, 1);
@@ -50,6 +59,17 @@ TEST(FloatRows, DotInDoubleSumsFloatProducts) {
   }
 }
 
+TEST(FloatRows, ScaleRoundsEachProduct) {
+  for (int64_t n : {1, 15, 16, 17, 2048, 2051}) {
+    const std::vector<float> x = WideRandom(n, 12);
+    std::vector<float> want(static_cast<size_t>(n)), got(static_cast<size_t>(n));
+    const float a = -0.3301f;
+    for (int64_t i = 0; i < n; ++i) want[i] = a * x[i];
+    Scale(a, x.data(), got.data(), n);
+    ASSERT_EQ(0, std::memcmp(want.data(), got.data(), got.size() * sizeof(float))) << "n " << n;
+  }
+}
+
 TEST(FloatRows, AxpyRowsEqualsAxpyRowByRow) {
   for (int64_t n : {1, 16, 127, 128, 512, 515, 576}) {
     for (int64_t n_rows : {1, 3, 128}) {
@@ -67,15 +87,6 @@ TEST(FloatRows, AxpyRowsEqualsAxpyRowByRow) {
           << "n " << n << ", rows " << n_rows;
     }
   }
-}
-
-// Magnitudes spread over 2^+-40, so that the double sums round and their order shows.
-std::vector<float> WideRandom(int64_t n, uint32_t seed) {
-  std::vector<float> v = Random(n, seed);
-  std::mt19937 gen(seed + 1000);
-  std::uniform_int_distribution<int> exponent(-40, 40);
-  for (float& x : v) x = std::ldexp(x, exponent(gen));
-  return v;
 }
 
 TEST(FloatRows, DotRowsInDoubleEqualsDotInDoubleBitForBit) {

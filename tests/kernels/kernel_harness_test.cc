@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -243,6 +244,38 @@ TEST(KernelHarness, DequantizeMatchesReferenceExactly) {
           const std::vector<float> got = Dequantize(k, q, n);
           ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)));
         }
+      }
+    }
+  }
+}
+
+// F16 rounding at the edges: overflow to infinity, subnormal halves, signed zeros; a NaN stays
+// a NaN (its payload bits may differ).
+TEST(KernelHarness, F16QuantizeMatchesReferenceOnSpecialValues) {
+  std::vector<float> x = {0.0f,    -0.0f, 65504.0f, -65504.0f, 65519.0f, 65520.0f, 1e6f,
+                          -1e6f,   1e-8f, 3e-8f,    5.96e-8f,  6.0e-5f,  -6.1e-5f, 1e-40f,
+                          -1e-40f, 0.1f,  -2.5e-6f, 4.0e-7f,   1.5f,     -3.3e-5f};
+  x.push_back(std::numeric_limits<float>::infinity());
+  x.push_back(-std::numeric_limits<float>::infinity());
+  x.push_back(std::numeric_limits<float>::quiet_NaN());
+  x.push_back(-std::numeric_limits<float>::quiet_NaN());
+  std::mt19937 gen(7);
+  std::uniform_real_distribution<float> tiny(-7e-5f, 7e-5f);
+  while (x.size() < 77) x.push_back(tiny(gen));  // many subnormal halves, a SIMD tail
+  const int64_t n = static_cast<int64_t>(x.size());
+  const TypeKernels& ref = *GetKernels(DType::kF16, Isa::kScalar);
+  for (Isa isa : AvailableIsas()) {
+    SCOPED_TRACE(IsaName(isa));
+    const std::vector<uint8_t> want = Quantize(ref, x);
+    const std::vector<uint8_t> got = Quantize(*GetKernels(DType::kF16, isa), x);
+    for (int64_t i = 0; i < n; ++i) {
+      uint16_t w, g;
+      std::memcpy(&w, want.data() + 2 * i, 2);
+      std::memcpy(&g, got.data() + 2 * i, 2);
+      if (std::isnan(x[i])) {
+        EXPECT_TRUE((g & 0x7C00) == 0x7C00 && (g & 0x03FF) != 0) << "NaN became " << g;
+      } else {
+        EXPECT_EQ(w, g) << "value " << x[i];
       }
     }
   }

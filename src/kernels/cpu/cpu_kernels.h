@@ -60,6 +60,7 @@ R1D_DECLARE_DEQUANTIZE(Q4_K);  // k_dequant_avx512.cc
 R1D_DECLARE_DEQUANTIZE(Q6_K);
 R1D_DECLARE_DEQUANTIZE(Q8_K);
 // float_rows_avx512.cc
+void ScaleF32(float a, const float* x, float* y, int64_t n);
 void AxpyF32(float a, const float* x, float* y, int64_t n);
 void AxpyRowsF32(const float* a, const float* rows, int64_t stride, int64_t n_rows, float* y,
                  int64_t n);

@@ -14,6 +14,13 @@
 
 namespace r1d::kernels::avx512 {
 
+void ScaleF32(float a, const float* x, float* y, int64_t n) {
+  const __m512 va = _mm512_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_mul_ps(va, _mm512_loadu_ps(x + i)));
+  for (; i < n; ++i) y[i] = a * x[i];
+}
+
 void AxpyF32(float a, const float* x, float* y, int64_t n) {
   // Product, then sum, each rounded: the same bits as the portable loop (no fused multiply-add).
   const __m512 va = _mm512_set1_ps(a);
