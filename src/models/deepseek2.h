@@ -4,6 +4,7 @@
 // forward after the leading dense blocks (models/deepseek2_moe.h).
 #include <memory>
 
+#include "models/deepseek2_attention.h"
 #include "models/model.h"
 
 namespace r1d::models {
@@ -11,7 +12,7 @@ namespace r1d::models {
 struct Deepseek2Options {
   // Decode decompresses the latent cache (llama.cpp's exact rounding) while that costs at most
   // this many multiply-adds per layer, else it uses the absorbed form (0: always absorbed).
-  int64_t decompress_budget = int64_t{1} << 26;
+  int64_t decompress_budget = MlaAttention::kDefaultDecompressBudget;
 };
 
 Result<std::unique_ptr<Model>> LoadDeepseek2(std::unique_ptr<formats::GgufFile> file,

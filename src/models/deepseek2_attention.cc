@@ -175,6 +175,10 @@ void MlaAttention::DecodeRows(ThreadPool& pool, const Deepseek2HParams& hp, cons
     thread_local std::vector<float> buf;  // per thread: each worker fills its own
     buf.resize(count * rank);
     for (int64_t r = 0; r < count; ++r) {
+      // The rows stream from memory once per token: ask for the one 8 ahead (past the head's
+      // last row too: the next head's, or harmlessly beyond).
+      const uint8_t* ahead = wkv_b + (first_row + r + 8) * wrow_bytes;
+      for (int64_t at = 0; at < wrow_bytes; at += 64) __builtin_prefetch(ahead + at);
       wk->dequantize_row(wkv_b + (first_row + r) * wrow_bytes, buf.data() + r * rank, rank);
     }
     return buf.data();
