@@ -25,8 +25,10 @@ void ForEachRow(int rows, int64_t block_bytes, uint8_t* out, Fill fill) {
 
 inline __m512i Broadcast32(const int8_t* p) { return _mm512_set1_epi32(Load32(p)); }
 
-// Super-blocks prefetched ahead of the one being read (about 10 KiB).
-constexpr int64_t kPrefetchBlocks = 4;
+// Super-blocks prefetched ahead of the one being read (about 5 KiB for Q4_K, 7 KiB for Q6_K).
+// Four (10-13 KiB) were 3-10% slower for 1.5B Q4_K_M decode (bench/RESULTS.md, third
+// session): too many lines in flight into L1 stall the loads.
+constexpr int64_t kPrefetchBlocks = 2;
 
 struct Q4_KLayout {
   static constexpr int64_t kBlockElems = 256;

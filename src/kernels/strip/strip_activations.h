@@ -1,4 +1,5 @@
 #pragma once
+
 // The prepared activations of the strip products: the products on file-layout weights
 // (strip_*_avx512.cc) and on weights packed at load (packed_*_avx512.cc) read the same layout,
 // so they share one preparation per weight type.
@@ -126,6 +127,11 @@ struct Q8_0Activations : Q8_0PreparedActivations<4> {
   }
 };
 
+// How far ahead the one-token pass prefetches a pair strip: about 2 KiB. Farther (8 KiB) was
+// 7-11% slower for 1.5B Q8_0 decode (bench/RESULTS.md, third session): each line prefetched
+// into L1 holds a miss buffer until it arrives, and too many in flight stall the loads.
+constexpr int64_t kPairPrefetchBytes = 2048;
+
 // The tile of a 32-element block type packed in pairs of blocks (64 elements) whose first 64
 // bytes are the two blocks' fp16 scales of the 16 rows: Format::Weights(pair, e, w) gives block
 // e's quants + 128, w[l] holding quants 4l..4l+3 of each row. LegacyDot of
@@ -136,7 +142,7 @@ void PackedPairTile(const TileArgs& a) {
   LoadSums(acc, a, 0);
   for (int64_t p = a.b0; p < a.b1; ++p) {
     const uint8_t* pair = a.strip + p * Format::kBlockBytes;
-    PrefetchAhead(a, pair, Format::kBlockBytes, 8192 / Format::kBlockBytes + 1);  // ~8 KiB ahead
+    PrefetchAhead(a, pair, Format::kBlockBytes, kPairPrefetchBytes / Format::kBlockBytes + 1);
 #pragma GCC unroll 2
     for (int e = 0; e < 2; ++e) {
       const __m512 dw =
@@ -189,7 +195,7 @@ void PackedPairRowTile(const TileArgs& a) {
   LoadSums(acc, a, 0);
   for (int64_t p = a.b0; p < a.b1; ++p) {
     const uint8_t* pair = a.strip + p * Format::kBlockBytes;
-    PrefetchAhead(a, pair, Format::kBlockBytes, 8192 / Format::kBlockBytes + 1);  // ~8 KiB ahead
+    PrefetchAhead(a, pair, Format::kBlockBytes, kPairPrefetchBytes / Format::kBlockBytes + 1);
 #pragma GCC unroll 2
     for (int e = 0; e < 2; ++e) {
       const int64_t b = 2 * p + e;
