@@ -48,130 +48,65 @@ R1D_PEAK_TARGET int64_t FoldF32(__m512 v) {
   return static_cast<int64_t>(total);
 }
 
-#define R1D_REPEAT12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
-
-R1D_PEAK_TARGET int64_t RunDpbusd(int64_t iterations) {
-  __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-5);
-#define DECL(i) __m512i acc##i = _mm512_set1_epi32(i);
-  R1D_REPEAT12(DECL)
-#undef DECL
-  for (int64_t n = 0; n < iterations; ++n) {
-#define STEP(i) acc##i = _mm512_dpbusd_epi32(acc##i, a, b);
-    R1D_REPEAT12(STEP)
-#undef STEP
-    __asm__ volatile("" : "+v"(a), "+v"(b));  // operands stay unknown to the optimizer
+// One instruction on kUnroll independent chains: `acc = STEP` (STEP reads acc, a and b),
+// operands a and b made opaque to the optimizer every trip; the chains are summed with ADD and
+// folded to a number so no work can be dropped. A macro, not a template taking a lambda:
+// GCC gives a lambda no target attribute, so the intrinsics could not be used inside it.
+#define R1D_PEAK_KERNEL(NAME, ACC, INIT, OPERAND_A, OPERAND_B, STEP, ADD, FOLD) \
+  R1D_PEAK_TARGET int64_t NAME(int64_t iterations) {                           \
+    auto a = OPERAND_A;                                                        \
+    auto b = OPERAND_B;                                                        \
+    ACC chains[kUnroll];                                                       \
+    _Pragma("GCC unroll 12") for (int i = 0; i < kUnroll; ++i) chains[i] = INIT; \
+    for (int64_t n = 0; n < iterations; ++n) {                                 \
+      _Pragma("GCC unroll 12") for (int i = 0; i < kUnroll; ++i) {             \
+        ACC& acc = chains[i];                                                  \
+        acc = STEP;                                                            \
+      }                                                                        \
+      __asm__ volatile("" : "+v"(a), "+v"(b));                                 \
+    }                                                                          \
+    ACC sum = chains[0];                                                       \
+    _Pragma("GCC unroll 12") for (int i = 1; i < kUnroll; ++i) sum = ADD(sum, chains[i]); \
+    return FOLD(sum);                                                          \
   }
-  __m512i sum = _mm512_setzero_si512();
-#define SUM(i) sum = _mm512_add_epi32(sum, acc##i);
-  R1D_REPEAT12(SUM)
-#undef SUM
-  return FoldI32(sum);
-}
 
-R1D_PEAK_TARGET int64_t RunDpwssd(int64_t iterations) {
-  __m512i a = _mm512_set1_epi16(3), b = _mm512_set1_epi16(-5);
-#define DECL(i) __m512i acc##i = _mm512_set1_epi32(i);
-  R1D_REPEAT12(DECL)
-#undef DECL
-  for (int64_t n = 0; n < iterations; ++n) {
-#define STEP(i) acc##i = _mm512_dpwssd_epi32(acc##i, a, b);
-    R1D_REPEAT12(STEP)
-#undef STEP
-    __asm__ volatile("" : "+v"(a), "+v"(b));
-  }
-  __m512i sum = _mm512_setzero_si512();
-#define SUM(i) sum = _mm512_add_epi32(sum, acc##i);
-  R1D_REPEAT12(SUM)
-#undef SUM
-  return FoldI32(sum);
-}
+R1D_PEAK_KERNEL(RunDpbusd, __m512i, _mm512_set1_epi32(i), _mm512_set1_epi8(3),
+                _mm512_set1_epi8(-5), _mm512_dpbusd_epi32(acc, a, b), _mm512_add_epi32, FoldI32)
+R1D_PEAK_KERNEL(RunDpwssd, __m512i, _mm512_set1_epi32(i), _mm512_set1_epi16(3),
+                _mm512_set1_epi16(-5), _mm512_dpwssd_epi32(acc, a, b), _mm512_add_epi32, FoldI32)
+// vpmaddubsw has no accumulator: each chain feeds its result back as the unsigned operand
+// (the same operands in every chain would let the compiler compute it once per trip).
+R1D_PEAK_KERNEL(RunMaddubsw, __m512i, _mm512_set1_epi16(static_cast<int16_t>(i)),
+                _mm512_set1_epi8(3), _mm512_set1_epi8(-5),
+                _mm512_maddubs_epi16(_mm512_xor_si512(acc, a), b), _mm512_add_epi16, FoldI32)
+// 0x3f80 is 1.0 in bfloat16.
+R1D_PEAK_KERNEL(RunDpbf16, __m512, _mm512_set1_ps(static_cast<float>(i)),
+                (__m512bh)_mm512_set1_epi16(0x3f80), (__m512bh)_mm512_set1_epi16(0x3f80),
+                _mm512_dpbf16_ps(acc, a, b), _mm512_add_ps, FoldF32)
+R1D_PEAK_KERNEL(RunFma, __m512, _mm512_set1_ps(static_cast<float>(i)), _mm512_set1_ps(1.0f),
+                _mm512_set1_ps(0.0f), _mm512_fmadd_ps(a, b, acc), _mm512_add_ps, FoldF32)
 
 // The shape of the k-quant inner step: 8-bit products (vpdpbusd) and, per sub-block, one 16-bit
 // scale product (vpdpwssd). Counted per vpdpbusd; the vpdpwssd is overhead.
 R1D_PEAK_TARGET int64_t RunDpbusdWithScale(int64_t iterations) {
   __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-5), s = _mm512_set1_epi16(7);
-#define DECL(i) __m512i acc##i = _mm512_set1_epi32(i);
-  R1D_REPEAT12(DECL)
-#undef DECL
-  __m512i t0 = _mm512_setzero_si512(), t1 = t0, t2 = t0, t3 = t0;
+  __m512i acc[4] = {_mm512_set1_epi32(0), _mm512_set1_epi32(1), _mm512_set1_epi32(2),
+                    _mm512_set1_epi32(3)};
   for (int64_t n = 0; n < iterations; ++n) {
     // 8 x vpdpbusd into 4 partial sums, then 4 x vpdpwssd applying the scales: 2:1, about what
-    // a 32-value sub-block with 16-bit scales costs.
-    t0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), a, b);
-    t1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), b, a);
-    t2 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), a, a);
-    t3 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), b, b);
-    t0 = _mm512_dpbusd_epi32(t0, b, a);
-    t1 = _mm512_dpbusd_epi32(t1, a, b);
-    t2 = _mm512_dpbusd_epi32(t2, b, b);
-    t3 = _mm512_dpbusd_epi32(t3, a, a);
-    acc0 = _mm512_dpwssd_epi32(acc0, t0, s);
-    acc1 = _mm512_dpwssd_epi32(acc1, t1, s);
-    acc2 = _mm512_dpwssd_epi32(acc2, t2, s);
-    acc3 = _mm512_dpwssd_epi32(acc3, t3, s);
+    // a 32-value sub-block with 16-bit scales costs. The partial sums restart every trip, so
+    // only the 4 vpdpwssd chains carry over (latency is no limit at 12 products per trip).
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      const __m512i first = _mm512_dpbusd_epi32(_mm512_setzero_si512(), k % 2 ? b : a,
+                                                k / 2 ? a : b);
+      const __m512i both = _mm512_dpbusd_epi32(first, k / 2 ? b : a, k % 2 ? a : b);
+      acc[k] = _mm512_dpwssd_epi32(acc[k], both, s);
+    }
     __asm__ volatile("" : "+v"(a), "+v"(b), "+v"(s));
   }
-  __m512i sum = _mm512_setzero_si512();
-#define SUM(i) sum = _mm512_add_epi32(sum, acc##i);
-  R1D_REPEAT12(SUM)
-#undef SUM
-  return FoldI32(sum);
-}
-
-R1D_PEAK_TARGET int64_t RunMaddubsw(int64_t iterations) {
-  __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-5);
-#define DECL(i) __m512i acc##i = _mm512_set1_epi16(static_cast<int16_t>(i));
-  R1D_REPEAT12(DECL)
-#undef DECL
-  for (int64_t n = 0; n < iterations; ++n) {
-    // vpmaddubsw has no accumulator; xor-ing its result in keeps the 12 chains independent
-    // at the cost of one cheap logic op each (a different port on every recent core).
-#define STEP(i) acc##i = _mm512_xor_si512(acc##i, _mm512_maddubs_epi16(a, b));
-    R1D_REPEAT12(STEP)
-#undef STEP
-    __asm__ volatile("" : "+v"(a), "+v"(b));
-  }
-  __m512i sum = _mm512_setzero_si512();
-#define SUM(i) sum = _mm512_add_epi16(sum, acc##i);
-  R1D_REPEAT12(SUM)
-#undef SUM
-  return FoldI32(sum);
-}
-
-R1D_PEAK_TARGET int64_t RunDpbf16(int64_t iterations) {
-  __m512bh a = (__m512bh)_mm512_set1_epi16(0x3f80), b = a;  // 1.0 in bfloat16
-#define DECL(i) __m512 acc##i = _mm512_set1_ps(static_cast<float>(i));
-  R1D_REPEAT12(DECL)
-#undef DECL
-  for (int64_t n = 0; n < iterations; ++n) {
-#define STEP(i) acc##i = _mm512_dpbf16_ps(acc##i, a, b);
-    R1D_REPEAT12(STEP)
-#undef STEP
-    __asm__ volatile("" : "+v"(a), "+v"(b));
-  }
-  __m512 sum = _mm512_setzero_ps();
-#define SUM(i) sum = _mm512_add_ps(sum, acc##i);
-  R1D_REPEAT12(SUM)
-#undef SUM
-  return FoldF32(sum);
-}
-
-R1D_PEAK_TARGET int64_t RunFma(int64_t iterations) {
-  __m512 a = _mm512_set1_ps(1.0f), b = _mm512_set1_ps(0.0f);
-#define DECL(i) __m512 acc##i = _mm512_set1_ps(static_cast<float>(i));
-  R1D_REPEAT12(DECL)
-#undef DECL
-  for (int64_t n = 0; n < iterations; ++n) {
-#define STEP(i) acc##i = _mm512_fmadd_ps(a, b, acc##i);
-    R1D_REPEAT12(STEP)
-#undef STEP
-    __asm__ volatile("" : "+v"(a), "+v"(b));
-  }
-  __m512 sum = _mm512_setzero_ps();
-#define SUM(i) sum = _mm512_add_ps(sum, acc##i);
-  R1D_REPEAT12(SUM)
-#undef SUM
-  return FoldF32(sum);
+  return FoldI32(_mm512_add_epi32(_mm512_add_epi32(acc[0], acc[1]),
+                                  _mm512_add_epi32(acc[2], acc[3])));
 }
 
 // A dependent chain of scalar adds retires one per cycle on every x86 core of the last 20
@@ -264,7 +199,7 @@ int main(int argc, char** argv) {
   const Test tests[] = {
       {"vpdpbusd zmm (u8 x s8)", RunDpbusd, kUnroll, 64},
       {"vpdpbusd zmm + 1/2 vpdpwssd", RunDpbusdWithScale, 8, 64},
-      {"vpmaddubsw zmm (no accumulate)", RunMaddubsw, kUnroll, 64},
+      {"vpmaddubsw zmm (+ vpxord)", RunMaddubsw, kUnroll, 64},
       {"vpdpwssd zmm (s16 x s16)", RunDpwssd, kUnroll, 32},
       {"vdpbf16ps zmm", RunDpbf16, kUnroll, 32},
       {"vfmadd231ps zmm", RunFma, kUnroll, 16},
