@@ -1,9 +1,10 @@
 // Peak rate of the multiply instructions the quantized products are built from, on 1..T threads.
 //
-// Why: the remaining speed targets of issues 4 and 5 (prefill, batched decode) are bound by
-// multiplies, not memory. This measures the ceiling the kernels are held against: each test runs
-// one instruction on 12 independent accumulators (more than latency x issue width, so only
-// throughput counts) with operands in registers (no memory traffic).
+// Why: prefill and batched decode (the speed targets of issues 4 and 5) do far more multiplies
+// per byte of weights than one-token decode, so their hard limit is the multiply rate, not
+// memory. This measures that ceiling: each test runs one instruction on 12 independent
+// accumulators (more than latency x issue width, so only throughput counts) with operands in
+// registers (no memory traffic). bench/RESULTS.md compares the kernels against it.
 //
 // Usage: int8_peak_bench [MAX_THREADS] [MILLISECONDS_PER_TEST]
 // Prints a table: instruction, multiply-adds per instruction, and per thread count the
@@ -16,10 +17,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <functional>
-#include <string>
 #include <thread>
 #include <vector>
+
+#include "kernels/ops.h"
 
 namespace {
 
@@ -27,8 +28,9 @@ namespace {
 
 constexpr int kUnroll = 12;  // independent accumulators per loop iteration
 
-// Every kernel runs `iterations` loop trips of kUnroll instructions and returns a value that
-// depends on all accumulators so the compiler cannot drop the work.
+// Every kernel runs `iterations` loop trips (Test::instructions_per_iteration counted
+// instructions each) and returns a value that depends on all accumulators, so the compiler
+// cannot drop the work.
 using Kernel = int64_t (*)(int64_t iterations);
 
 // Horizontal sums through memory: GCC 12 warns falsely inside the _mm512_reduce_* intrinsics.
@@ -52,26 +54,26 @@ R1D_PEAK_TARGET int64_t FoldF32(__m512 v) {
 // operands a and b made opaque to the optimizer every trip; the chains are summed with ADD and
 // folded to a number so no work can be dropped. A macro, not a template taking a lambda:
 // GCC gives a lambda no target attribute, so the intrinsics could not be used inside it.
-#define R1D_PEAK_KERNEL(NAME, ACC, INIT, OPERAND_A, OPERAND_B, STEP, ADD, FOLD) \
-  R1D_PEAK_TARGET int64_t NAME(int64_t iterations) {                           \
-    auto a = OPERAND_A;                                                        \
-    auto b = OPERAND_B;                                                        \
-    ACC chains[kUnroll];                                                       \
-    _Pragma("GCC unroll 12") for (int i = 0; i < kUnroll; ++i) chains[i] = INIT; \
-    for (int64_t n = 0; n < iterations; ++n) {                                 \
-      _Pragma("GCC unroll 12") for (int i = 0; i < kUnroll; ++i) {             \
-        ACC& acc = chains[i];                                                  \
-        acc = STEP;                                                            \
-      }                                                                        \
-      __asm__ volatile("" : "+v"(a), "+v"(b));                                 \
-    }                                                                          \
-    ACC sum = chains[0];                                                       \
+#define R1D_PEAK_KERNEL(NAME, ACC, INIT, OPERAND_A, OPERAND_B, STEP, ADD, FOLD)           \
+  R1D_PEAK_TARGET int64_t NAME(int64_t iterations) {                                      \
+    auto a = OPERAND_A;                                                                   \
+    auto b = OPERAND_B;                                                                   \
+    ACC chains[kUnroll];                                                                  \
+    _Pragma("GCC unroll 12") for (int i = 0; i < kUnroll; ++i) chains[i] = INIT;          \
+    for (int64_t n = 0; n < iterations; ++n) {                                            \
+      _Pragma("GCC unroll 12") for (int i = 0; i < kUnroll; ++i) {                        \
+        ACC& acc = chains[i];                                                             \
+        acc = STEP;                                                                       \
+      }                                                                                   \
+      __asm__ volatile("" : "+v"(a), "+v"(b));                                            \
+    }                                                                                     \
+    ACC sum = chains[0];                                                                  \
     _Pragma("GCC unroll 12") for (int i = 1; i < kUnroll; ++i) sum = ADD(sum, chains[i]); \
-    return FOLD(sum);                                                          \
+    return FOLD(sum);                                                                     \
   }
 
-R1D_PEAK_KERNEL(RunDpbusd, __m512i, _mm512_set1_epi32(i), _mm512_set1_epi8(3),
-                _mm512_set1_epi8(-5), _mm512_dpbusd_epi32(acc, a, b), _mm512_add_epi32, FoldI32)
+R1D_PEAK_KERNEL(RunDpbusd, __m512i, _mm512_set1_epi32(i), _mm512_set1_epi8(3), _mm512_set1_epi8(-5),
+                _mm512_dpbusd_epi32(acc, a, b), _mm512_add_epi32, FoldI32)
 R1D_PEAK_KERNEL(RunDpwssd, __m512i, _mm512_set1_epi32(i), _mm512_set1_epi16(3),
                 _mm512_set1_epi16(-5), _mm512_dpwssd_epi32(acc, a, b), _mm512_add_epi32, FoldI32)
 // vpmaddubsw has no accumulator: each chain feeds its result back as the unsigned operand
@@ -98,15 +100,15 @@ R1D_PEAK_TARGET int64_t RunDpbusdWithScale(int64_t iterations) {
     // only the 4 vpdpwssd chains carry over (latency is no limit at 12 products per trip).
 #pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) {
-      const __m512i first = _mm512_dpbusd_epi32(_mm512_setzero_si512(), k % 2 ? b : a,
-                                                k / 2 ? a : b);
+      const __m512i first =
+          _mm512_dpbusd_epi32(_mm512_setzero_si512(), k % 2 ? b : a, k / 2 ? a : b);
       const __m512i both = _mm512_dpbusd_epi32(first, k / 2 ? b : a, k % 2 ? a : b);
       acc[k] = _mm512_dpwssd_epi32(acc[k], both, s);
     }
     __asm__ volatile("" : "+v"(a), "+v"(b), "+v"(s));
   }
-  return FoldI32(_mm512_add_epi32(_mm512_add_epi32(acc[0], acc[1]),
-                                  _mm512_add_epi32(acc[2], acc[3])));
+  return FoldI32(
+      _mm512_add_epi32(_mm512_add_epi32(acc[0], acc[1]), _mm512_add_epi32(acc[2], acc[3])));
 }
 
 // A dependent chain of scalar adds retires one per cycle on every x86 core of the last 20
@@ -161,8 +163,8 @@ double MeasureRate(const Test& test, int threads, int milliseconds) {
         }
         const auto start = std::chrono::steady_clock::now();
         g_sink += test.kernel(iterations);
-        seconds[t] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-                         .count();
+        seconds[t] =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       });
     }
     while (ready.load() < threads) {
@@ -180,15 +182,23 @@ double MeasureRate(const Test& test, int threads, int milliseconds) {
 
 }  // namespace
 
+// A whole-argument integer in [lo, hi], or `fallback` when the argument is absent; -1 if bad.
+int ParseArg(int argc, char** argv, int index, int fallback, int lo, int hi) {
+  if (argc <= index) return fallback;
+  char* end = nullptr;
+  const long v = std::strtol(argv[index], &end, 10);
+  return end != argv[index] && *end == '\0' && v >= lo && v <= hi ? static_cast<int>(v) : -1;
+}
+
 int main(int argc, char** argv) {
-  const int max_threads = argc > 1 ? std::atoi(argv[1]) : 2;
-  const int milliseconds = argc > 2 ? std::atoi(argv[2]) : 300;
-  if (max_threads < 1 || milliseconds < 1) {
-    std::fprintf(stderr, "usage: %s [MAX_THREADS>=1] [MILLISECONDS_PER_TEST>=1]\n", argv[0]);
+  const int max_threads = ParseArg(argc, argv, 1, 2, 1, 256);
+  const int milliseconds = ParseArg(argc, argv, 2, 300, 1, 60000);
+  if (argc > 3 || max_threads < 0 || milliseconds < 0) {
+    std::fprintf(stderr, "usage: %s [MAX_THREADS 1..256] [MILLISECONDS_PER_TEST 1..60000]\n",
+                 argv[0]);
     return 2;
   }
-  __builtin_cpu_init();
-  if (!__builtin_cpu_supports("avx512vnni") || !__builtin_cpu_supports("avx512bf16")) {
+  if (!r1d::kernels::CpuHasAvx512Vnni() || !r1d::kernels::CpuHasAvx512Bf16()) {
     std::fprintf(stderr, "int8_peak_bench: this CPU lacks AVX-512 VNNI or BF16\n");
     return 1;
   }
@@ -209,9 +219,8 @@ int main(int argc, char** argv) {
   for (const Test& test : tests) {
     for (int threads = 1; threads <= max_threads; ++threads) {
       const double rate = MeasureRate(test, threads, milliseconds);
-      std::printf("| %s | %d | %d | %.2f | %.2f | %.1f |\n", test.name,
-                  test.macs_per_instruction, threads, rate / 1e9, rate / threads / hz,
-                  rate * test.macs_per_instruction / 1e9);
+      std::printf("| %s | %d | %d | %.2f | %.2f | %.1f |\n", test.name, test.macs_per_instruction,
+                  threads, rate / 1e9, rate / threads / hz, rate * test.macs_per_instruction / 1e9);
       std::fflush(stdout);
     }
   }
