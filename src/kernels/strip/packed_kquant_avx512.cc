@@ -23,12 +23,76 @@ namespace {
 
 using namespace detail;
 
-struct Q4_K : Q4_KLayout, Q4KActivations {
+struct Q4_K : Q4_KLayout, Q4KUnsignedActivations {
   static constexpr int kTileTokens = 8;
   static constexpr int kStateVectors = 12;  // 8 lanes + 4 min lanes
+  // Super-blocks per pass of RunStrip (its kPassBytes), the most LaneStarts holds.
+  static constexpr int64_t kMaxPassBlocks = kPassBytes / kBlockBytes;
 
+  // The scale of sub-block j in both 16-bit halves of each row's lane.
+  [[gnu::always_inline]] static __m512i ScaleBothHalves(const uint8_t* blk, int j) {
+    const __m512i s = _mm512_cvtepu8_epi32(
+        _mm_load_si128(reinterpret_cast<const __m128i*>(blk + kScalesAt + 16 * j)));
+    return _mm512_or_si512(s, _mm512_slli_epi32(s, 16));
+  }
+
+  // The scales of sub-blocks 2c (low half) and 2c + 1 (high half) of each row's lane.
+  [[gnu::always_inline]] static __m512i ScalePair(const uint8_t* blk, int c) {
+    const auto* at = reinterpret_cast<const __m128i*>(blk + kScalesAt + 16 * (2 * c));
+    return _mm512_or_si512(_mm512_cvtepu8_epi32(_mm_load_si128(at)),
+                           _mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm_load_si128(at + 1)), 16));
+  }
+
+  // Lane l's sums for 4 + 4 quants of sub-blocks 2c (nibbles `lo`) and 2c + 1 (`hi`) against
+  // unsigned activations a_lo, a_hi (quant + 128): 4-product sums that lie in [0, 4 * 15 * 255],
+  // the odd one in the high 16-bit half and the even one in the low half (it is below 2^15, so
+  // it never carries into the other and reads as a positive int16).
+  [[gnu::always_inline]] static __m512i PackedPair(__m512i lo, __m512i hi, __m512i a_lo,
+                                                   __m512i a_hi) {
+    const __m512i odd = _mm512_dpbusd_epi32(_mm512_setzero_si512(), a_hi, hi);
+    return _mm512_dpbusd_epi32(_mm512_slli_epi32(odd, 16), a_lo, lo);
+  }
+
+  // The start of each lane's integer sum in the packed-pair form, for the super-blocks of the
+  // pass: -128 * sum over sub-blocks of scale * (sum of the lane's 4 quants), which undoes the
+  // + 128 of the activations. It depends on the weights alone, so the pass's first tile computes
+  // it (RunStrip runs that tile first and widest: when a later tile takes this form, the first
+  // one did too) and the others reuse it from this thread's buffer.
+  static const __m512i* LaneStarts(const TileArgs& a, const uint8_t* blk, int64_t sb,
+                                   const __m512i (&pair)[4], __m512i low4) {
+    alignas(64) thread_local __m512i starts[kMaxPassBlocks][8];
+    __m512i* out = starts[sb - a.b0];
+    if (!a.first_tile) return out;
+    const __m512i ones = _mm512_set1_epi8(1);
+#pragma GCC unroll 1
+    for (int l = 0; l < 8; ++l) {
+      __m512i sum = _mm512_setzero_si512();
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c) {
+        const __m512i v = _mm512_load_si512(blk + QuantVectorAt(l, c));
+        const __m512i lo = _mm512_and_si512(v, low4);
+        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+        sum = _mm512_dpwssd_epi32(sum, PackedPair(lo, hi, ones, ones), pair[c]);
+      }
+      out[l] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 7));
+    }
+    return out;
+  }
+
+  // The packed-pair form (PackedPair: 3 multiplies per 128 products) needs the lane starts,
+  // which cost about one token's products: full tiles compute them, and every later tile of the
+  // pass reuses them. The first tile of a call with fewer tokens, one-token decode among them,
+  // takes the pair-sum form (vpmaddubsw, 4 multiplies per 128 products): single tiles of 4-7
+  // tokens measured slower in the packed-pair form with its starts to compute.
   template <int T>
   static void Tile(const TileArgs& a) {
+    if (T == kTileTokens || !a.first_tile) return Lanes<T, true>(a);
+    Lanes<T, false>(a);
+  }
+
+  template <int T, bool kPaired>
+  static void Lanes(const TileArgs& a) {
+    static_assert(kMaxPassBlocks >= 1);
     const int64_t nsb = a.n / 256;
     const __m512i low4 = _mm512_set1_epi8(0x0F);
     __m512 acc[T][12];
@@ -36,30 +100,33 @@ struct Q4_K : Q4_KLayout, Q4KActivations {
     for (int64_t sb = a.b0; sb < a.b1; ++sb) {
       const uint8_t* blk = a.strip + sb * kBlockBytes;
       PrefetchAhead(a, blk, kBlockBytes, kPrefetchBlocks);
-      // The scale of sub-block j in both 16-bit halves of each row's lane: vpdpwssd of the
-      // pair sums of vpmaddubsw with it is scale * lane sum, with no zeroed accumulator per
-      // product as vpdpbusd would need.
-      __m512i scale[8];
+      // Paired form: scale pairs per chunk and the lane starts. Pair-sum form: each sub-block's
+      // scale in both halves, for vpdpwssd with the pair sums of vpmaddubsw.
+      __m512i scale[kPaired ? 4 : 8];
+      const __m512i* starts = nullptr;
+      if constexpr (kPaired) {
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; ++c) scale[c] = ScalePair(blk, c);
+        starts = LaneStarts(a, blk, sb, scale, low4);
+      } else {
 #pragma GCC unroll 8
-      for (int j = 0; j < 8; ++j) {
-        const __m512i s = _mm512_cvtepu8_epi32(
-            _mm_load_si128(reinterpret_cast<const __m128i*>(blk + kScalesAt + 16 * j)));
-        scale[j] = _mm512_or_si512(s, _mm512_slli_epi32(s, 16));
+        for (int j = 0; j < 8; ++j) scale[j] = ScaleBothHalves(blk, j);
       }
       const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(blk)));
-      const int8_t* q[T];
+      const uint8_t* q[T];
       __m512 d[T];
 #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) {
         const uint8_t* at = a.act + t * a.act_stride;
-        q[t] = Quants(at) + sb * 256;
+        q[t] = (kPaired ? UnsignedQuants(at, a.n) : reinterpret_cast<const uint8_t*>(Quants(at))) +
+               sb * 256;
         d[t] = _mm512_mul_ps(_mm512_set1_ps(Scale(at, nsb, sb)), dw);
       }
 #pragma GCC unroll 1
       for (int l = 0; l < 8; ++l) {
         __m512i lanes[T];
 #pragma GCC unroll 8
-        for (int t = 0; t < T; ++t) lanes[t] = _mm512_setzero_si512();
+        for (int t = 0; t < T; ++t) lanes[t] = kPaired ? starts[l] : _mm512_setzero_si512();
 #pragma GCC unroll 8
         for (int c = 0; c < 4; ++c) {
           const __m512i v = _mm512_load_si512(blk + QuantVectorAt(l, c));
@@ -67,12 +134,18 @@ struct Q4_K : Q4_KLayout, Q4KActivations {
           const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
 #pragma GCC unroll 8
           for (int t = 0; t < T; ++t) {
-            // Pair sums of at most 2 * 15 * 128 in size: no saturation.
-            const int8_t* qa = q[t] + 64 * c + 4 * l;
-            const __m512i p_lo = _mm512_maddubs_epi16(lo, Broadcast32(qa));
-            lanes[t] = _mm512_dpwssd_epi32(lanes[t], p_lo, scale[2 * c]);
-            const __m512i p_hi = _mm512_maddubs_epi16(hi, Broadcast32(qa + 32));
-            lanes[t] = _mm512_dpwssd_epi32(lanes[t], p_hi, scale[2 * c + 1]);
+            const uint8_t* qa = q[t] + 64 * c + 4 * l;
+            const __m512i a_lo = _mm512_set1_epi32(Load32(qa));
+            const __m512i a_hi = _mm512_set1_epi32(Load32(qa + 32));
+            if constexpr (kPaired) {
+              lanes[t] = _mm512_dpwssd_epi32(lanes[t], PackedPair(lo, hi, a_lo, a_hi), scale[c]);
+            } else {
+              // Pair sums of at most 2 * 15 * 128 in size: no saturation.
+              const __m512i p_lo = _mm512_maddubs_epi16(lo, a_lo);
+              lanes[t] = _mm512_dpwssd_epi32(lanes[t], p_lo, scale[2 * c]);
+              const __m512i p_hi = _mm512_maddubs_epi16(hi, a_hi);
+              lanes[t] = _mm512_dpwssd_epi32(lanes[t], p_hi, scale[2 * c + 1]);
+            }
           }
         }
 #pragma GCC unroll 8

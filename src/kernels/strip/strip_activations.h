@@ -58,6 +58,23 @@ struct Q4KActivations : Q8KActivations<4> {
   }
 };
 
+// Q4KActivations followed by a second copy of the quants, each plus 128 (0..255, the unsigned
+// operand of vpdpbusd), for the packed Q4_K product in llama.cpp's order: with the nibbles as
+// the signed operand every 4-product sum is non-negative, so two of them pack into the 16-bit
+// halves of one lane. Tiles too narrow for that form read the signed quants as before.
+struct Q4KUnsignedActivations : Q4KActivations {
+  static int64_t PreparedBytes(int64_t n) { return Q4KActivations::PreparedBytes(n) + n; }
+  static const uint8_t* UnsignedQuants(const uint8_t* act, int64_t n) {
+    return act + Q4KActivations::PreparedBytes(n);
+  }
+  static void Prepare(int64_t n, const void* a, void* prepared) {
+    Q4KActivations::Prepare(n, a, prepared);
+    const auto* q = static_cast<const uint8_t*>(prepared);
+    uint8_t* out = static_cast<uint8_t*>(prepared) + Q4KActivations::PreparedBytes(n);
+    for (int64_t i = 0; i < n; ++i) out[i] = q[i] ^ 0x80;  // two's complement: q + 128
+  }
+};
+
 struct Q6KActivations : Q8KActivations<64> {
   // Extra dwords: per group of 4 quants, -32 * their sum (undoes the + 32 of the weights in
   // that lane, so each lane sum is exact and within 16 bits before its scale).
