@@ -179,19 +179,21 @@ struct Q4_K : Q4_KLayout, Q4KUnsignedActivations {
   }
 };
 
-struct Q6_K : Q6_KLayout, Q6KActivations {
+struct Q6_K : Q6_KLayout, Q6KInterleavedActivations {
   static constexpr int kTileTokens = 8;
   static constexpr int kStateVectors = 8;
 
   template <int i, int T>
-  [[gnu::always_inline]] static void Chunk(__m512i w, __m512i scale, const int8_t* const (&q)[T],
-                                           const int32_t* const (&corr)[T], int h, int l,
+  [[gnu::always_inline]] static void Chunk(__m512i w, __m512i scale,
+                                           const uint8_t* const (&block)[T], int h, int l,
                                            __m512i (&lanes)[T]) {
     const int c = 4 * h + i;
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
-      const __m512i sum = _mm512_dpbusd_epi32(_mm512_set1_epi32(corr[t][8 * c + l]), w,
-                                              Broadcast32(q[t] + 32 * c + 4 * l));
+      // The token's quants at block[t], its corrections 256 bytes further.
+      const __m512i sum =
+          _mm512_dpbusd_epi32(_mm512_set1_epi32(Load32(block[t] + 256 + 4 * (8 * c + l))), w,
+                              _mm512_set1_epi32(Load32(block[t] + 32 * c + 4 * l)));
       lanes[t] = _mm512_dpwssd_epi32(lanes[t], sum, scale);
     }
   }
@@ -205,14 +207,12 @@ struct Q6_K : Q6_KLayout, Q6KActivations {
       const uint8_t* blk = a.strip + sb * kBlockBytes;
       PrefetchAhead(a, blk, kBlockBytes, kPrefetchBlocks);
       const __m512 dw = _mm512_load_ps(blk);
-      const int8_t* q[T];
-      const int32_t* corr[T];
+      const uint8_t* block[T];
       __m512 d[T];
 #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) {
         const uint8_t* at = a.act + t * a.act_stride;
-        q[t] = Quants(at) + sb * 256;
-        corr[t] = Extra(at, nsb, sb);
+        block[t] = Block(at, sb);
         d[t] = _mm512_mul_ps(_mm512_set1_ps(Scale(at, nsb, sb)), dw);
       }
       // Lanes 0-3 take the even sub-blocks' scales, lanes 4-7 the odd ones'.
@@ -235,10 +235,10 @@ struct Q6_K : Q6_KLayout, Q6KActivations {
             const __m512i low0 = _mm512_load_si512(blk + VectorAt(l, h, 0));
             const __m512i low1 = _mm512_load_si512(blk + VectorAt(l, h, 1));
             const __m512i high = _mm512_load_si512(blk + VectorAt(l, h, 2));
-            Chunk<0>(Unpack<0>(low0, low1, high), scale[4 * h + 0], q, corr, h, l, lanes);
-            Chunk<1>(Unpack<1>(low0, low1, high), scale[4 * h + 1], q, corr, h, l, lanes);
-            Chunk<2>(Unpack<2>(low0, low1, high), scale[4 * h + 2], q, corr, h, l, lanes);
-            Chunk<3>(Unpack<3>(low0, low1, high), scale[4 * h + 3], q, corr, h, l, lanes);
+            Chunk<0>(Unpack<0>(low0, low1, high), scale[4 * h + 0], block, h, l, lanes);
+            Chunk<1>(Unpack<1>(low0, low1, high), scale[4 * h + 1], block, h, l, lanes);
+            Chunk<2>(Unpack<2>(low0, low1, high), scale[4 * h + 2], block, h, l, lanes);
+            Chunk<3>(Unpack<3>(low0, low1, high), scale[4 * h + 3], block, h, l, lanes);
           }
 #pragma GCC unroll 8
           for (int t = 0; t < T; ++t) {

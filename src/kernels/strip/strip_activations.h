@@ -78,16 +78,42 @@ struct Q4KUnsignedActivations : Q4KActivations {
 struct Q6KActivations : Q8KActivations<64> {
   // Extra dwords: per group of 4 quants, -32 * their sum (undoes the + 32 of the weights in
   // that lane, so each lane sum is exact and within 16 bits before its scale).
+  static void Corrections(const BlockQ8_K& y, int32_t* corrections) {
+    for (int g = 0; g < 64; ++g) {
+      int32_t sum = 0;
+      for (int i = 4 * g; i < 4 * g + 4; ++i) sum += y.qs[i];
+      corrections[g] = -32 * sum;
+    }
+  }
   static void Prepare(int64_t n, const void* a, void* prepared) {
     const int64_t nsb = n / 256;
     const auto* y = static_cast<const BlockQ8_K*>(a);
     for (int64_t sb = 0; sb < nsb; ++sb) {
-      int32_t* corrections = CopyBlock(y[sb], nsb, sb, static_cast<uint8_t*>(prepared));
-      for (int g = 0; g < 64; ++g) {
-        int32_t sum = 0;
-        for (int i = 4 * g; i < 4 * g + 4; ++i) sum += y[sb].qs[i];
-        corrections[g] = -32 * sum;
-      }
+      Corrections(y[sb], CopyBlock(y[sb], nsb, sb, static_cast<uint8_t*>(prepared)));
+    }
+  }
+};
+
+// The same quants, scale and corrections for the packed Q6_K product, laid out per super-block
+// as its 256 quants followed by its 64 corrections: one pointer per token reaches both at fixed
+// offsets (the tile's 8 tokens with 16 pointers spilled them and reloaded one per load).
+struct Q6KInterleavedActivations {
+  static constexpr int64_t kActBlockBytes = 256 + 64 * 4;
+  static int64_t PreparedBytes(int64_t n) { return RoundUp64(n / 256 * (kActBlockBytes + 4)); }
+  // Super-block sb: quants at +0, corrections (int32) at +256.
+  static const uint8_t* Block(const uint8_t* act, int64_t sb) { return act + sb * kActBlockBytes; }
+  static float Scale(const uint8_t* act, int64_t nsb, int64_t sb) {
+    return reinterpret_cast<const float*>(act + nsb * kActBlockBytes)[sb];
+  }
+  static void Prepare(int64_t n, const void* a, void* prepared) {
+    const int64_t nsb = n / 256;
+    const auto* y = static_cast<const BlockQ8_K*>(a);
+    auto* out = static_cast<uint8_t*>(prepared);
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      uint8_t* block = out + sb * kActBlockBytes;
+      std::memcpy(block, y[sb].qs, 256);
+      Q6KActivations::Corrections(y[sb], reinterpret_cast<int32_t*>(block + 256));
+      reinterpret_cast<float*>(out + nsb * kActBlockBytes)[sb] = y[sb].d;
     }
   }
 };
