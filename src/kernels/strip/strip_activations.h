@@ -94,13 +94,16 @@ struct Q6KActivations : Q8KActivations<64> {
   }
 };
 
-// The same quants, scale and corrections for the packed Q6_K product, laid out per super-block
-// as its 256 quants followed by its 64 corrections: one pointer per token reaches both at fixed
-// offsets (the tile's 8 tokens with 16 pointers spilled them and reloaded one per load).
-struct Q6KInterleavedActivations {
-  static constexpr int64_t kActBlockBytes = 256 + 64 * 4;
+// The activations of the packed Q6_K product: per super-block its 256 quants followed by one
+// dword per lane and pair of chunks (2k, 2k + 1), the corrections of both chunks plus a bias of
+// kPairBias each, packed in 16-bit halves (chunk 2k + 1 high); one pointer per token reaches
+// both at fixed offsets. The bias makes every corrected 4-product sum lie in [0, 32640], so two
+// pack into the halves of one lane without a borrow (packed_kquant_avx512.cc).
+struct Q6KPairedActivations {
+  static constexpr int32_t kPairBias = 16256;  // 4 * 127 * 32, the most negative lane sum
+  static constexpr int64_t kActBlockBytes = 256 + 32 * 4;
   static int64_t PreparedBytes(int64_t n) { return RoundUp64(n / 256 * (kActBlockBytes + 4)); }
-  // Super-block sb: quants at +0, corrections (int32) at +256.
+  // Super-block sb: quants at +0, the 32 packed corrections (pair k, lane l at 8k + l) at +256.
   static const uint8_t* Block(const uint8_t* act, int64_t sb) { return act + sb * kActBlockBytes; }
   static float Scale(const uint8_t* act, int64_t nsb, int64_t sb) {
     return reinterpret_cast<const float*>(act + nsb * kActBlockBytes)[sb];
@@ -112,7 +115,16 @@ struct Q6KInterleavedActivations {
     for (int64_t sb = 0; sb < nsb; ++sb) {
       uint8_t* block = out + sb * kActBlockBytes;
       std::memcpy(block, y[sb].qs, 256);
-      Q6KActivations::Corrections(y[sb], reinterpret_cast<int32_t*>(block + 256));
+      int32_t corrections[64];  // chunk c, lane l at 8c + l
+      Q6KActivations::Corrections(y[sb], corrections);
+      auto* pairs = reinterpret_cast<int32_t*>(block + 256);
+      for (int k = 0; k < 4; ++k) {
+        for (int l = 0; l < 8; ++l) {
+          const int32_t low = corrections[8 * (2 * k) + l] + kPairBias;
+          const int32_t high = corrections[8 * (2 * k + 1) + l] + kPairBias;
+          pairs[8 * k + l] = high * 65536 + low;  // both in [0, 32640]: no overflow
+        }
+      }
       reinterpret_cast<float*>(out + nsb * kActBlockBytes)[sb] = y[sb].d;
     }
   }
