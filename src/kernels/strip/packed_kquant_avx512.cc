@@ -5,7 +5,12 @@
 //
 // Loop order: for each lane l, the integer lane sums of up to 8 tokens run over the whole
 // super-block (one register per token), then one FMA per token. Weights are unpacked once per
-// token tile, and the 8 sub-block scales of the lane stay in registers.
+// token tile, and the sub-block scales of the lane stay in registers.
+//
+// Multiplies and float FMAs share two pipes on the cores this was measured on, while shifts,
+// adds and broadcasts go elsewhere (bench/RESULTS.md, 2026-12-07). So the 4-product sums of two
+// sub-blocks are made non-negative and packed into the 16-bit halves of one lane, and a single
+// vpdpwssd applies both scales: 3 multiplies per 128 products instead of 4, the same integers.
 #include <immintrin.h>
 
 // GCC 12 reports the undefined upper halves inside its own set1/mask intrinsics as
