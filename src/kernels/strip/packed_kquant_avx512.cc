@@ -31,8 +31,8 @@ using namespace detail;
 struct Q4_K : Q4_KLayout, Q4KUnsignedActivations {
   static constexpr int kTileTokens = 8;
   static constexpr int kStateVectors = 12;  // 8 lanes + 4 min lanes
-  // Super-blocks per pass of RunStrip (its kPassBytes), the most LaneStarts holds.
-  static constexpr int64_t kMaxPassBlocks = kPassBytes / kBlockBytes;
+  // Super-blocks per pass of RunStrip, the most LaneStarts holds.
+  static constexpr int64_t kMaxPassBlocks = PassBlocks(kBlockBytes);
 
   // The scale of sub-block j in both 16-bit halves of each row's lane.
   [[gnu::always_inline]] static __m512i ScaleBothHalves(const uint8_t* blk, int j) {
@@ -97,7 +97,6 @@ struct Q4_K : Q4_KLayout, Q4KUnsignedActivations {
 
   template <int T, bool kPaired>
   static void Lanes(const TileArgs& a) {
-    static_assert(kMaxPassBlocks >= 1);
     const int64_t nsb = a.n / 256;
     const __m512i low4 = _mm512_set1_epi8(0x0F);
     __m512 acc[T][12];

@@ -23,6 +23,11 @@ inline int64_t RoundUp64(int64_t bytes) { return (bytes + 63) / 64 * 64; }
 // Strip bytes run per pass over the tokens (below L1's 48 KiB, leaving room for activations).
 constexpr int64_t kPassBytes = 32 * 1024;
 
+// Blocks per pass of RunStrip for a format of `block_bytes` per block (at least one).
+constexpr int64_t PassBlocks(int64_t block_bytes) {
+  return std::max<int64_t>(1, kPassBytes / block_bytes);
+}
+
 // The calling thread's buffer of saved float sums between passes, 64-byte aligned.
 inline float* StateBuffer(int64_t floats) {
   thread_local std::vector<float> buffer;
@@ -223,7 +228,7 @@ void RunStrip(int64_t n, const uint8_t* strip, int here, const uint8_t* act, int
   (std::make_index_sequence<Format::kTileTokens>());
   const int64_t act_stride = Format::PreparedBytes(n);
   const int64_t n_blocks = n / Format::kBlockElems;
-  const int64_t pass = std::max<int64_t>(1, kPassBytes / Format::kBlockBytes);
+  const int64_t pass = PassBlocks(Format::kBlockBytes);
   const int64_t state_stride = Format::kStateVectors * 16;
   float* state = n_blocks > pass ? StateBuffer(n_tokens * state_stride) : nullptr;
   const int64_t n_tiles = (n_tokens + Format::kTileTokens - 1) / Format::kTileTokens;
