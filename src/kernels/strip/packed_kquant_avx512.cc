@@ -48,6 +48,14 @@ struct Q4_K : Q4_KLayout, Q4KUnsignedActivations {
                            _mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm_load_si128(at + 1)), 16));
   }
 
+  // The nibbles of packed vector (l, c): quants of sub-block 2c (`lo`) and 2c + 1 (`hi`).
+  [[gnu::always_inline]] static void Nibbles(const uint8_t* blk, int l, int c, __m512i low4,
+                                             __m512i& lo, __m512i& hi) {
+    const __m512i v = _mm512_load_si512(blk + QuantVectorAt(l, c));
+    lo = _mm512_and_si512(v, low4);
+    hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+  }
+
   // Lane l's sums for 4 + 4 quants of sub-blocks 2c (nibbles `lo`) and 2c + 1 (`hi`) against
   // unsigned activations a_lo, a_hi (quant + 128): 4-product sums that lie in [0, 4 * 15 * 255],
   // the odd one in the high 16-bit half and the even one in the low half (it is below 2^15, so
@@ -74,9 +82,8 @@ struct Q4_K : Q4_KLayout, Q4KUnsignedActivations {
       __m512i sum = _mm512_setzero_si512();
 #pragma GCC unroll 4
       for (int c = 0; c < 4; ++c) {
-        const __m512i v = _mm512_load_si512(blk + QuantVectorAt(l, c));
-        const __m512i lo = _mm512_and_si512(v, low4);
-        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+        __m512i lo, hi;
+        Nibbles(blk, l, c, low4, lo, hi);
         sum = _mm512_dpwssd_epi32(sum, PackedPair(lo, hi, ones, ones), pair[c]);
       }
       out[l] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 7));
@@ -91,8 +98,13 @@ struct Q4_K : Q4_KLayout, Q4KUnsignedActivations {
   // tokens measured slower in the packed-pair form with its starts to compute.
   template <int T>
   static void Tile(const TileArgs& a) {
-    if (T == kTileTokens || !a.first_tile) return Lanes<T, true>(a);
-    Lanes<T, false>(a);
+    if constexpr (T == kTileTokens) {
+      Lanes<T, true>(a);
+    } else if (a.first_tile) {
+      Lanes<T, false>(a);
+    } else {
+      Lanes<T, true>(a);
+    }
   }
 
   template <int T, bool kPaired>
@@ -133,9 +145,8 @@ struct Q4_K : Q4_KLayout, Q4KUnsignedActivations {
         for (int t = 0; t < T; ++t) lanes[t] = kPaired ? starts[l] : _mm512_setzero_si512();
 #pragma GCC unroll 8
         for (int c = 0; c < 4; ++c) {
-          const __m512i v = _mm512_load_si512(blk + QuantVectorAt(l, c));
-          const __m512i lo = _mm512_and_si512(v, low4);
-          const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+          __m512i lo, hi;
+          Nibbles(blk, l, c, low4, lo, hi);
 #pragma GCC unroll 8
           for (int t = 0; t < T; ++t) {
             const uint8_t* qa = q[t] + 64 * c + 4 * l;
@@ -191,9 +202,9 @@ struct Q6_K : Q6_KLayout, Q6KPairedActivations {
   // 4-product sums plus kPairBias, in [0, 32640], packed in the low and high 16-bit halves of
   // each row's lane (the low one never carries), then one vpdpwssd with the scale pair: 3
   // multiplies per 128 products instead of 4.
-  template <int k, int T>
+  template <int T>
   [[gnu::always_inline]] static void ChunkPair(__m512i w0, __m512i w1, __m512i scales,
-                                               const uint8_t* const (&block)[T], int l,
+                                               const uint8_t* const (&block)[T], int k, int l,
                                                __m512i (&lanes)[T]) {
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
@@ -254,18 +265,11 @@ struct Q6_K : Q6_KLayout, Q6KPairedActivations {
             const __m512i low0 = _mm512_load_si512(blk + VectorAt(l, h, 0));
             const __m512i low1 = _mm512_load_si512(blk + VectorAt(l, h, 1));
             const __m512i high = _mm512_load_si512(blk + VectorAt(l, h, 2));
-            // Chunks 4h + i; pairs 2h (chunks 4h, 4h + 1) and 2h + 1.
-            if (h == 0) {
-              ChunkPair<0>(Unpack<0>(low0, low1, high), Unpack<1>(low0, low1, high), scales[0],
-                           block, l, lanes);
-              ChunkPair<1>(Unpack<2>(low0, low1, high), Unpack<3>(low0, low1, high), scales[1],
-                           block, l, lanes);
-            } else {
-              ChunkPair<2>(Unpack<0>(low0, low1, high), Unpack<1>(low0, low1, high), scales[2],
-                           block, l, lanes);
-              ChunkPair<3>(Unpack<2>(low0, low1, high), Unpack<3>(low0, low1, high), scales[3],
-                           block, l, lanes);
-            }
+            // Chunks 4h + i: pairs 2h (chunks 4h, 4h + 1) and 2h + 1.
+            ChunkPair(Unpack<0>(low0, low1, high), Unpack<1>(low0, low1, high), scales[2 * h],
+                      block, 2 * h, l, lanes);
+            ChunkPair(Unpack<2>(low0, low1, high), Unpack<3>(low0, low1, high), scales[2 * h + 1],
+                      block, 2 * h + 1, l, lanes);
           }
 #pragma GCC unroll 8
           for (int t = 0; t < T; ++t) {
