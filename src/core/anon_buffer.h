@@ -11,7 +11,12 @@ namespace r1d {
 
 class AnonBuffer {
  public:
-  static Result<std::unique_ptr<AnonBuffer>> Allocate(size_t bytes, const std::string& what);
+  // With huge_pages, the kernel is asked to back the buffer with 2 MiB pages where it can
+  // (transparent huge pages in "madvise" mode): for memory streamed at every step, such as
+  // weights and the KV cache, where 4 KiB pages cost a TLB miss every few rows. Pages are then
+  // backed 2 MiB at a time.
+  static Result<std::unique_ptr<AnonBuffer>> Allocate(size_t bytes, const std::string& what,
+                                                      bool huge_pages = false);
   ~AnonBuffer();
   AnonBuffer(const AnonBuffer&) = delete;
   AnonBuffer& operator=(const AnonBuffer&) = delete;

@@ -8,6 +8,7 @@
 #include "kernels/attention_block.h"
 #include "kernels/attention_f16_order.h"
 #include "kernels/attention_tiny.h"
+#include "kernels/attention_vec_dot.h"
 
 namespace r1d::kernels {
 namespace {
@@ -62,19 +63,29 @@ void TransposeValues(ThreadPool& pool, const KvView& kv, int64_t n_rows, int64_t
 //                                  tinyBLAS order for larger ones)
 //   p  = softmax(kq * scale)      (ggml_v_expf; sums of 16-wide chunks accumulated in double)
 //   out = V^T . f16(p)            (F16 matrix product over the padded cell count, same rule)
-// The query rows of one kv head (its group's heads at each token, token-major) go in blocks of
-// tiny_attention::kMaxQueries that share the key rows.
+// The query rows of one kv head (its group's heads at each token, token-major) go in blocks
+// that share the key and value rows: of tiny_attention::kMaxQueries rows for multi-token
+// entries, of up to vec_dot_attention::kMaxVectors (a single token's whole group, where the
+// threads still get a job each) for single-token ones.
 void CausalAttentionBatch(ThreadPool& pool, const AttentionShape& shape,
                           const AttentionEntry* entries, int64_t n_entries) {
   const int64_t D = shape.head_dim;
   const int64_t group = shape.n_head / shape.n_head_kv;
   const int64_t q_dim = shape.n_head * D;
   constexpr int64_t kBlock = tiny_attention::kMaxQueries;
+  int64_t single_tokens = 0;
+  for (int64_t i = 0; i < n_entries; ++i) single_tokens += entries[i].n == 1;
+  const int64_t single_jobs = std::max<int64_t>(1, single_tokens * shape.n_head_kv);
+  const int64_t splits = std::max<int64_t>(1, (pool.size() + single_jobs - 1) / single_jobs);
+  const int64_t decode_block =
+      std::min<int64_t>(vec_dot_attention::kMaxVectors, (group + splits - 1) / splits);
+  auto block_rows = [&](const AttentionEntry& e) { return e.n == 1 ? decode_block : kBlock; };
   // Jobs are (entry, kv head, block of query rows) triples, numbered entry by entry, handed out
   // dynamically: a decode step of many sequences is one parallel region, not one per sequence.
   std::vector<int64_t> first_job(static_cast<size_t>(n_entries) + 1, 0);
   for (int64_t i = 0; i < n_entries; ++i) {
-    const int64_t blocks = (entries[i].n * group + kBlock - 1) / kBlock;
+    const int64_t rows = block_rows(entries[i]);
+    const int64_t blocks = (entries[i].n * group + rows - 1) / rows;
     first_job[i + 1] = first_job[i] + shape.n_head_kv * blocks;
   }
   const int64_t n_jobs = first_job[n_entries];
@@ -106,19 +117,19 @@ void CausalAttentionBatch(ThreadPool& pool, const AttentionShape& shape,
       if (job >= n_jobs) return;
       while (first_job[entry + 1] <= job) ++entry;  // jobs rise, so the entry only advances
       const AttentionEntry& e = entries[entry];
-      const int64_t n_items = e.n * group;
-      const int64_t blocks = (n_items + kBlock - 1) / kBlock;
+      const int64_t n_items = e.n * group, per_block = block_rows(e);
+      const int64_t blocks = (n_items + per_block - 1) / per_block;
       const int64_t local = job - first_job[entry];
-      const int64_t hk = local / blocks, item0 = local % blocks * kBlock;
+      const int64_t hk = local / blocks, item0 = local % blocks * per_block;
       BlockShape b;
       b.dk = b.dv = D;
       b.n_kv_pad = (e.pos0 + e.n + kKvPad - 1) / kKvPad * kKvPad;
       b.scale = shape.scale;
       // tinyBLAS takes the batch when there are 2+ tokens and its tiling fits both products.
       b.tiny_kq = b.tiny_kqv = e.n >= 2 && D % 16 == 0 && b.n_kv_pad % 16 == 0;
-      QueryRow rows[kBlock];
+      QueryRow rows[std::max<int64_t>(kBlock, vec_dot_attention::kMaxVectors)];
       int nq = 0;
-      for (int64_t i = item0; i < std::min(n_items, item0 + kBlock); ++i, ++nq) {
+      for (int64_t i = item0; i < std::min(n_items, item0 + per_block); ++i, ++nq) {
         const int64_t t = i / group, h = hk * group + i % group;
         rows[nq] = QueryRow{e.q + t * q_dim + h * D, e.pos0 + t + 1, e.out + t * q_dim + h * D};
       }

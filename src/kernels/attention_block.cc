@@ -6,6 +6,7 @@
 #include "core/fp16.h"
 #include "kernels/attention_f16_order.h"
 #include "kernels/attention_tiny.h"
+#include "kernels/attention_vec_dot.h"
 #include "kernels/parity/cpu_reference_order.h"
 
 namespace r1d::kernels {
@@ -16,7 +17,9 @@ BlockScratch& ThreadBlockScratch() {
 }
 
 void AttendBlock(const BlockShape& shape, const QueryRow* rows, int nq, BlockScratch& s) {
-  constexpr int kMax = tiny_attention::kMaxQueries;
+  // Blocks in the tinyBLAS order take up to tiny_attention::kMaxQueries rows, the others up
+  // to vec_dot_attention::kMaxVectors.
+  constexpr int kMax = std::max(tiny_attention::kMaxQueries, vec_dot_attention::kMaxVectors);
   const parity::FloatKernels& fk = parity::FastFloatKernels();
   const int64_t dk = shape.dk, dv = shape.dv, pad = shape.n_kv_pad;
   int64_t n_keys = 0;
@@ -31,15 +34,11 @@ void AttendBlock(const BlockShape& shape, const QueryRow* rows, int nq, BlockScr
     q16[a] = q;
     scores[a] = s.scores.data() + a * pad;
   }
+  // Rows that see fewer cells get a few scores they never read.
   if (shape.tiny_kq) {
-    // Rows that see fewer cells get a few scores they never read.
     tiny_attention::Dots(s.k_rows.data(), n_keys, q16, nullptr, nq, dk, shape.scale, scores);
   } else {
-    for (int a = 0; a < nq; ++a) {
-      for (int64_t j = 0; j < rows[a].n_kv; ++j) {
-        scores[a][j] = fk.vec_dot_f16(s.k_rows[j], q16[a], dk) * shape.scale;
-      }
-    }
+    vec_dot_attention::Dots(fk, s.k_rows.data(), n_keys, q16, nq, dk, shape.scale, scores);
   }
   // Softmax weights per row, zero past the row's cells (up to the transposed values' length).
   const int64_t p_len = std::max(pad, shape.vt_len);
@@ -66,17 +65,30 @@ void AttendBlock(const BlockShape& shape, const QueryRow* rows, int nq, BlockScr
     // add exact zeros. For a single row they are the zero padding; rows of a batch that stays
     // off tinyBLAS (a value size not a multiple of 4) also meet later cells, whose values are
     // then multiplied by zero (an infinite one would give NaN, as it would in llama.cpp).
-    for (int a = 0; a < nq; ++a) {
-      for (int64_t d = 0; d < dv; ++d) out[a][d] = fk.vec_dot_f16(s.vt_rows[d], p16[a], pad);
-    }
+    // (Times 1: exact.)
+    vec_dot_attention::Dots(fk, s.vt_rows.data(), dv, p16, nq, pad, 1.0f, out);
   } else {
     // Cell-major values (single-token rows): the one-product order.
-    s.acc.resize(64 * dv);
     s.fold.resize(dv);
-    for (int a = 0; a < nq; ++a) {
-      f16_order::WeightedSumF16(
-          fk, shape.tiny_kqv, p16[a], n_kv[a], pad, [&](int64_t j) { return s.v_rows[j]; }, dv,
-          s.acc.data(), s.fold.data(), out[a]);
+    bool same_cells = true;
+    for (int a = 1; a < nq; ++a) same_cells = same_cells && n_kv[a] == n_kv[0];
+    if (!shape.tiny_kqv && same_cells) {
+      // One token's heads: every cell's values are read once for all of them.
+      s.acc.resize(64 * dv * nq);
+      vec_dot_attention::WeightedSums(fk, p16, nq, n_kv[0], pad, s.v_rows.data(), dv, s.acc.data(),
+                                      s.fold.data(), out);
+    } else {
+      s.acc.resize(64 * dv);
+      for (int a = 0; a < nq; ++a) {
+        if (shape.tiny_kqv) {
+          f16_order::WeightedSumF16(
+              fk, true, p16[a], n_kv[a], pad, [&](int64_t j) { return s.v_rows[j]; }, dv,
+              s.acc.data(), s.fold.data(), out[a]);
+        } else {
+          vec_dot_attention::WeightedSums(fk, &p16[a], 1, n_kv[a], pad, s.v_rows.data(), dv,
+                                          s.acc.data(), s.fold.data(), &out[a]);
+        }
+      }
     }
   }
 }

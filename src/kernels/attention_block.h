@@ -39,7 +39,8 @@ struct BlockScratch {
 // The calling thread's scratch (kept between calls, so steady state allocates nothing).
 BlockScratch& ThreadBlockScratch();
 
-// Attention for rows[0, nq), nq <= tiny_attention::kMaxQueries.
+// Attention for rows[0, nq): nq <= tiny_attention::kMaxQueries in the tinyBLAS order (tiny_kq
+// or tiny_kqv), else nq <= vec_dot_attention::kMaxVectors.
 void AttendBlock(const BlockShape& shape, const QueryRow* rows, int nq, BlockScratch& s);
 
 }  // namespace r1d::kernels

@@ -1,7 +1,5 @@
 #include "kernels/weight_packing.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <map>
@@ -52,14 +50,14 @@ Result<std::unique_ptr<AnonBuffer>> PackWeights(ThreadPool& pool,
       jobs.push_back(job);
     }
   }
+  // Decode streams every weight once per token: huge pages spare it most TLB misses.
   R1D_ASSIGN_OR_RETURN(std::unique_ptr<AnonBuffer> buffer,
-                       AnonBuffer::Allocate(static_cast<size_t>(total), "packed weights"));
+                       AnonBuffer::Allocate(static_cast<size_t>(total), "packed weights",
+                                            /*huge_pages=*/true));
   if (total == 0) {
     if (stats != nullptr) *stats = local;
     return buffer;
   }
-  // Decode streams every weight once per token: huge pages spare it most TLB misses.
-  ::madvise(buffer->data(), buffer->size(), MADV_HUGEPAGE);
   auto* base = static_cast<uint8_t*>(buffer->data());
 
   // All strips of all matrices, handed out dynamically in chunks.

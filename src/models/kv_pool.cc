@@ -14,7 +14,9 @@ Result<std::unique_ptr<KvBlockPool>> KvBlockPool::Create(int64_t n_blocks, int64
     return Status::Error(StatusCode::kResourceExhausted, "KV cache is too large");
   }
   std::unique_ptr<KvBlockPool> pool(new KvBlockPool());
-  R1D_ASSIGN_OR_RETURN(pool->memory_, AnonBuffer::Allocate(total, "the KV cache"));
+  // Attention reads every cell of a sequence at each step, a few rows per page of each block.
+  R1D_ASSIGN_OR_RETURN(pool->memory_, AnonBuffer::Allocate(total, "the KV cache",
+                                                           /*huge_pages=*/true));
   pool->block_tokens_ = block_tokens;
   pool->block_bytes_ = block_bytes;
   pool->refs_.assign(static_cast<size_t>(n_blocks), 0);

@@ -18,6 +18,7 @@
 #include "kernels/attention.h"
 #include "kernels/attention_f16_order.h"
 #include "kernels/attention_tiny.h"
+#include "kernels/attention_vec_dot.h"
 #include "kernels/mla_attention.h"
 #include "kernels/parity/cpu_reference_order.h"
 
@@ -120,6 +121,88 @@ TEST(TinyAttention, DotsAreTheOneByOneDotProducts) {
   }
 }
 
+// The single-token products (up to 8 vectors against many rows, 16 horizontal sums at once)
+// give each result the bits of its own vec_dot, for lengths with and without a tail past the
+// last 64-element step, every vector count and row counts around the 16-row groups; a
+// non-finite element goes through the same operations as in the reference.
+TEST(VecDotAttention, DotsAreTheOneByOneDotProducts) {
+  std::mt19937 rng(21);
+  const parity::FloatKernels& portable = parity::PortableFloatKernels();
+  for (int64_t len : {32, 64, 96, 128, 160, 576}) {  // 576: DeepSeek's MLA key size
+    for (int64_t n_rows : {1, 3, 15, 16, 17, 40}) {
+      std::vector<uint16_t> x = RandomF16(n_rows * len, rng);
+      const std::vector<uint16_t> y = RandomF16(vec_dot_attention::kMaxVectors * len, rng);
+      if (n_rows == 17) x[5 * len + 3] = 0x7C00;  // +Inf in row 5
+      std::vector<const uint16_t*> rows(n_rows);
+      for (int64_t r = 0; r < n_rows; ++r) rows[r] = x.data() + (n_rows - 1 - r) * len;
+      for (int nv = 1; nv <= vec_dot_attention::kMaxVectors; ++nv) {
+        std::vector<float> results(nv * n_rows);
+        const uint16_t* vecs[vec_dot_attention::kMaxVectors];
+        float* out[vec_dot_attention::kMaxVectors];
+        for (int a = 0; a < nv; ++a) {
+          vecs[a] = y.data() + a * len;
+          out[a] = results.data() + a * n_rows;
+        }
+        vec_dot_attention::Dots(parity::FastFloatKernels(), rows.data(), n_rows, vecs, nv, len,
+                                0.7f, out);
+        for (int a = 0; a < nv; ++a) {
+          for (int64_t r = 0; r < n_rows; ++r) {
+            const float want = portable.vec_dot_f16(rows[r], vecs[a], len) * 0.7f;
+            ASSERT_EQ(FloatToBits(want), FloatToBits(out[a][r]))
+                << "len " << len << ", " << n_rows << " rows, " << nv << " vectors, vector " << a
+                << ", row " << r << ": " << want << " vs " << out[a][r];
+          }
+        }
+      }
+    }
+  }
+}
+
+// The single-token value products of up to 8 weight vectors over the same cells have the bits
+// of WeightedSumF16's vec_dot order for each, for contexts below, at and past each 64-cell
+// step and with tails of up to 63 cells, for output sizes the AVX-512 kernel takes (multiples
+// of 16, in passes of up to 4 chunks) and one it leaves to the portable order.
+TEST(VecDotAttention, WeightedSumsAreTheReferenceOrder) {
+  std::mt19937 rng(22);
+  std::normal_distribution<float> normal;
+  for (int64_t dv : {16, 128, 80, 40}) {
+    for (int64_t n_kv : {1, 5, 32, 33, 63, 64, 65, 95, 96, 127, 128, 129, 200, 300}) {
+      const int64_t n_kv_pad =
+          (n_kv + f16_order::kKvPad - 1) / f16_order::kKvPad * f16_order::kKvPad;
+      std::vector<uint16_t> v = RandomF16(n_kv * dv, rng);
+      if (n_kv == 129) v[100 * dv + 7] = 0x7C00;  // +Inf in cell 100, output 7
+      std::vector<const uint16_t*> v_rows(n_kv);
+      for (int64_t j = 0; j < n_kv; ++j) v_rows[j] = v.data() + ((j * 7) % n_kv) * dv;
+      for (int nv : {1, 3, 6, 7, 8}) {
+        std::vector<std::vector<uint16_t>> weights(nv, std::vector<uint16_t>(n_kv_pad, 0));
+        std::vector<std::vector<float>> outs(nv, std::vector<float>(dv));
+        const uint16_t* p16[vec_dot_attention::kMaxVectors];
+        float* out[vec_dot_attention::kMaxVectors];
+        for (int a = 0; a < nv; ++a) {
+          for (int64_t j = 0; j < n_kv; ++j) {
+            weights[a][j] = Fp32ToFp16(std::fabs(normal(rng)) / static_cast<float>(n_kv));
+          }
+          p16[a] = weights[a].data();
+          out[a] = outs[a].data();
+        }
+        std::vector<float> acc(64 * dv * nv, 12345.0f), fold(dv), want(dv);
+        vec_dot_attention::WeightedSums(parity::FastFloatKernels(), p16, nv, n_kv, n_kv_pad,
+                                        v_rows.data(), dv, acc.data(), fold.data(), out);
+        for (int a = 0; a < nv; ++a) {
+          f16_order::WeightedSumF16(
+              parity::PortableFloatKernels(), false, p16[a], n_kv, n_kv_pad,
+              [&](int64_t j) { return v_rows[j]; }, dv, acc.data(), fold.data(), want.data());
+          for (int64_t d = 0; d < dv; ++d) {
+            ASSERT_EQ(FloatToBits(want[d]), FloatToBits(out[a][d]))
+                << dv << " outputs, " << n_kv << " cells, " << nv << " vectors, vector " << a
+                << ", output " << d << ": " << want[d] << " vs " << out[a][d];
+          }
+        }
+      }
+    }
+  }
+}
+
 // One query row and head the way llama.cpp computes it, one product at a time with the
 // portable kernels: the reference the blocked attentions must reproduce bit for bit.
 void ReferenceRow(const float* q, int64_t dk, int64_t dv, int64_t n_kv, int64_t n_kv_pad,
@@ -196,6 +279,62 @@ TEST(TinyAttention, CausalAttentionMatchesTheOneRowReference) {
           for (int64_t d = 0; d < D; ++d) {
             ASSERT_EQ(FloatToBits(want[d]), FloatToBits(outs[i][t * q_dim + h * D + d]))
                 << "entry " << i << " of " << sizes.size() << ": " << n << " tokens, token " << t
+                << ", head " << h << ", output " << d;
+          }
+        }
+      }
+    }
+  }
+}
+
+// Decode with the distilled models' head sizes (64 and 128, so the AVX-512 single-token
+// kernels run) and group sizes (6 as the 1.5B, 7 as the 7B, 8 on one kv head, which a single
+// sequence splits between the threads), over contexts below and past 64 cells: single-token
+// entries at different positions, every output with the bits of the one-row reference.
+TEST(VecDotAttention, DecodeMatchesTheOneRowReference) {
+  ThreadPool pool(2);
+  std::mt19937 rng(23);
+  for (const AttentionShape& shape :
+       {AttentionShape{12, 2, 128, 0.088f}, AttentionShape{28, 4, 128, 0.088f},
+        AttentionShape{8, 1, 64, 0.125f}}) {
+    const int64_t D = shape.head_dim, kv_dim = shape.n_head_kv * D, q_dim = shape.n_head * D;
+    const int64_t n_pos = 150, block = 16;
+    const std::vector<uint16_t> k = RandomF16(n_pos * kv_dim, rng, 0.5f),
+                                v = RandomF16(n_pos * kv_dim, rng);
+    std::vector<const uint16_t*> kb, vb;
+    for (int64_t b = 0; b * block < n_pos; ++b) {
+      kb.push_back(k.data() + b * block * kv_dim);
+      vb.push_back(v.data() + b * block * kv_dim);
+    }
+    const KvView view{kb.data(), vb.data(), block, kv_dim};
+    for (const std::vector<int64_t>& positions :
+         {std::vector<int64_t>{0, 16, 31, 63, 64, 100, 149}, std::vector<int64_t>{130}}) {
+      std::vector<std::vector<float>> qs, outs;
+      std::vector<AttentionEntry> entries;
+      std::normal_distribution<float> normal;
+      for (int64_t pos : positions) {
+        qs.emplace_back(q_dim);
+        for (float& x : qs.back()) x = normal(rng);
+        outs.emplace_back(q_dim);
+        entries.push_back(AttentionEntry{view, qs.back().data(), 1, pos, outs.back().data()});
+      }
+      CausalAttentionBatch(pool, shape, entries.data(), static_cast<int64_t>(entries.size()));
+      for (size_t i = 0; i < positions.size(); ++i) {
+        const int64_t n_kv = positions[i] + 1;
+        const int64_t pad = (n_kv + f16_order::kKvPad - 1) / f16_order::kKvPad * f16_order::kKvPad;
+        for (int64_t h = 0; h < shape.n_head; ++h) {
+          const int64_t hk = h / (shape.n_head / shape.n_head_kv);
+          std::vector<const uint16_t*> k_rows(n_kv), v_rows(n_kv);
+          for (int64_t j = 0; j < n_kv; ++j) {
+            k_rows[j] = k.data() + j * kv_dim + hk * D;
+            v_rows[j] = v.data() + j * kv_dim + hk * D;
+          }
+          std::vector<float> want(D);
+          ReferenceRow(qs[i].data() + h * D, D, D, n_kv, pad, shape.scale, false, k_rows, v_rows,
+                       want.data());
+          for (int64_t d = 0; d < D; ++d) {
+            ASSERT_EQ(FloatToBits(want[d]), FloatToBits(outs[i][h * D + d]))
+                << shape.n_head << " heads on " << shape.n_head_kv << ", position " << positions[i]
                 << ", head " << h << ", output " << d;
           }
         }

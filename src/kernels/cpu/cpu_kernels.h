@@ -71,6 +71,12 @@ float DotF32Lanes8(const float* x, const float* y, int64_t n);
 // attention_tiny_avx512.cc (see kernels/attention_tiny.h)
 void TinyAttentionDots(const uint16_t* const* rows, int64_t n_rows, const uint16_t* const* vecs,
                        const int64_t* valid, int nv, int64_t len, float scale, float* const* out);
+// attention_vec_dot_avx512.cc (see kernels/attention_vec_dot.h)
+void VecDotRowsF16(const uint16_t* const* rows, int64_t n_rows, const uint16_t* const* vecs, int nv,
+                   int64_t len, float scale, float* const* out);
+void WeightedSumsF16VecDot(const uint16_t* const* p16, int nv, int64_t n_kv, int64_t n_kv_pad,
+                           const uint16_t* const* v_rows, int64_t dv, float* acc,
+                           float* const* out);
 }  // namespace avx512
 
 #undef R1D_DECLARE_VEC_DOT
