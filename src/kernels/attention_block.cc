@@ -49,10 +49,8 @@ void AttendBlock(const BlockShape& shape, const QueryRow* rows, int nq, BlockScr
   for (int a = 0; a < nq; ++a) {
     n_kv[a] = rows[a].n_kv;
     out[a] = rows[a].out;
-    float max = -INFINITY;
-    for (int64_t j = 0; j < n_kv[a]; ++j) max = std::max(max, scores[a][j]);
     uint16_t* p = s.p16.data() + a * p_len;
-    f16_order::SoftmaxToF16(fk, scores[a], max, n_kv[a], p);
+    vec_dot_attention::SoftmaxToF16(fk, scores[a], n_kv[a], p);
     std::fill(p + n_kv[a], p + p_len, uint16_t{0});  // only the tail: the rest was just written
     p16[a] = p;
   }

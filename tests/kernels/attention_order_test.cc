@@ -203,6 +203,37 @@ TEST(VecDotAttention, WeightedSumsAreTheReferenceOrder) {
   }
 }
 
+// The decode softmax (vectorized maximum, chunk sums 16 at a time) has the bits of the
+// reference's one-by-one loops for lengths around the 16-element chunks and 256-element
+// groups, with masked (-inf) cells and zero maxima of both signs.
+TEST(VecDotAttention, SoftmaxIsTheReferenceSoftmax) {
+  std::mt19937 rng(24);
+  std::normal_distribution<float> normal;
+  for (int64_t n : {1, 2, 15, 16, 17, 255, 256, 257, 600, 4100}) {
+    for (int variant = 0; variant < 3; ++variant) {
+      std::vector<float> scores(n);
+      for (float& x : scores) x = 3.0f * normal(rng);
+      if (variant == 1) {
+        for (int64_t j = 0; j < n; j += 3) scores[j] = -INFINITY;
+      } else if (variant == 2) {
+        for (float& x : scores) x = -std::fabs(x);
+        scores[n / 2] = -0.0f;
+        scores[n - 1] = 0.0f;
+      }
+      std::vector<float> want_scores = scores;
+      float max = -INFINITY;
+      for (float x : want_scores) max = std::max(max, x);
+      std::vector<uint16_t> want(n), got(n);
+      f16_order::SoftmaxToF16(parity::PortableFloatKernels(), want_scores.data(), max, n,
+                              want.data());
+      vec_dot_attention::SoftmaxToF16(parity::FastFloatKernels(), scores.data(), n, got.data());
+      for (int64_t j = 0; j < n; ++j) {
+        ASSERT_EQ(want[j], got[j]) << n << " cells, variant " << variant << ", cell " << j;
+      }
+    }
+  }
+}
+
 // One query row and head the way llama.cpp computes it, one product at a time with the
 // portable kernels: the reference the blocked attentions must reproduce bit for bit.
 void ReferenceRow(const float* q, int64_t dk, int64_t dv, int64_t n_kv, int64_t n_kv_pad,

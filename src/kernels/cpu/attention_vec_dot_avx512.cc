@@ -299,4 +299,42 @@ void WeightedSumsF16VecDot(const uint16_t* const* p16, int nv, int64_t n_kv, int
   for (int a = 0; a < nv; ++a) FoldLaneRows(lane_rows[a], p16[a], n_simd, n_kv, v_rows, dv, out[a]);
 }
 
+float RunningMaxF32(const float* x, int64_t n) {
+  // Per lane the loop's rule (m < x ? x : m: a NaN never enters), then the lanes by the same
+  // rule. Only the sign of a zero maximum can differ from the one-by-one loop's, and a score
+  // minus either zero is the same number.
+  __m512 m = _mm512_set1_ps(-__builtin_inff());
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 v = _mm512_loadu_ps(x + i);
+    m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(m, v, _CMP_LT_OQ), v);
+  }
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, m);
+  float max = lanes[0];
+  for (int l = 1; l < 16; ++l) max = max < lanes[l] ? lanes[l] : max;
+  for (; i < n; ++i) max = max < x[i] ? x[i] : max;
+  return max;
+}
+
+double ChunkSums16(const float* x, int64_t n) {
+  double sum = 0;
+  for (int64_t c0 = 0; c0 < n; c0 += 256) {
+    __m512 chunk[16];
+#pragma GCC unroll 16
+    for (int c = 0; c < 16; ++c) {
+      const int64_t at = c0 + 16 * c, left = n - at;
+      const auto mask = static_cast<__mmask16>(left >= 16  ? 0xFFFF
+                                               : left <= 0 ? 0
+                                                           : (1u << left) - 1);
+      chunk[c] = _mm512_maskz_loadu_ps(mask, x + (left > 0 ? at : 0));
+    }
+    alignas(64) float sums[16];
+    _mm512_store_ps(sums, Hsum16x16(chunk));
+    const int64_t chunks = (n - c0 + 15) / 16 < 16 ? (n - c0 + 15) / 16 : 16;
+    for (int c = 0; c < chunks; ++c) sum += static_cast<double>(sums[c]);
+  }
+  return sum;
+}
+
 }  // namespace r1d::kernels::avx512
