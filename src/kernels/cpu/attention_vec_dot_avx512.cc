@@ -5,8 +5,6 @@
 // 16 products at once (their trees stay the same, lane by lane), not from reordering anything.
 #include <immintrin.h>
 
-#include <vector>
-
 // GCC 12 reports the undefined upper halves inside its own intrinsics as uninitialized (a false
 // positive of the intrinsic headers).
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -251,14 +249,12 @@ void FoldLaneRows(const float* acc, const uint16_t* p16, int64_t n_simd, int64_t
 }  // namespace
 
 void VecDotRowsF16(const uint16_t* const* rows, int64_t n_rows, const uint16_t* const* vecs, int nv,
-                   int64_t len, float scale, float* const* out) {
+                   int64_t len, float scale, float* const* out, float* scratch) {
   // The vectors as floats (exact), read by every row.
-  thread_local std::vector<float> converted;
   const int64_t stride = (len + 15) / 16 * 16;
-  converted.resize(static_cast<size_t>(kMaxVecs * stride));
   const float* vec32[kMaxVecs];
   for (int a = 0; a < nv; ++a) {
-    float* v = converted.data() + a * stride;
+    float* v = scratch + a * stride;
     int64_t i = 0;
     for (; i + 16 <= len; i += 16) _mm512_storeu_ps(v + i, LoadF16(vecs[a] + i));
     for (; i < len; ++i) v[i] = _cvtsh_ss(vecs[a][i]);
@@ -272,16 +268,14 @@ void VecDotRowsF16(const uint16_t* const* rows, int64_t n_rows, const uint16_t* 
 }
 
 void WeightedSumsF16VecDot(const uint16_t* const* p16, int nv, int64_t n_kv, int64_t n_kv_pad,
-                           const uint16_t* const* v_rows, int64_t dv, float* acc,
-                           float* const* out) {
+                           const uint16_t* const* v_rows, int64_t dv, float* acc, float* const* out,
+                           float* scratch) {
   // Cells [0, n_simd) go through the 64 lane rows, the rest in double after the fold.
   const int64_t n_simd = n_kv < (n_kv_pad & ~int64_t{63}) ? n_kv : (n_kv_pad & ~int64_t{63});
-  thread_local std::vector<float> weights;
-  weights.resize(static_cast<size_t>(kMaxVecs * n_simd));
   const float* p32[kMaxVecs];
   float* lane_rows[kMaxVecs];
   for (int a = 0; a < nv; ++a) {
-    float* w = weights.data() + a * n_simd;
+    float* w = scratch + a * n_simd;
     for (int64_t j = 0; j < n_simd; ++j) w[j] = _cvtsh_ss(p16[a][j]);
     p32[a] = w;
     lane_rows[a] = acc + a * 64 * dv;

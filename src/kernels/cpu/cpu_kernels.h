@@ -72,11 +72,13 @@ float DotF32Lanes8(const float* x, const float* y, int64_t n);
 void TinyAttentionDots(const uint16_t* const* rows, int64_t n_rows, const uint16_t* const* vecs,
                        const int64_t* valid, int nv, int64_t len, float scale, float* const* out);
 // attention_vec_dot_avx512.cc (see kernels/attention_vec_dot.h)
+// `scratch` holds nv * round_up(len, 16) floats (VecDotRowsF16) or nv * n_kv
+// (WeightedSumsF16VecDot): the caller owns it, so this file instantiates no library template.
 void VecDotRowsF16(const uint16_t* const* rows, int64_t n_rows, const uint16_t* const* vecs, int nv,
-                   int64_t len, float scale, float* const* out);
+                   int64_t len, float scale, float* const* out, float* scratch);
 void WeightedSumsF16VecDot(const uint16_t* const* p16, int nv, int64_t n_kv, int64_t n_kv_pad,
-                           const uint16_t* const* v_rows, int64_t dv, float* acc,
-                           float* const* out);
+                           const uint16_t* const* v_rows, int64_t dv, float* acc, float* const* out,
+                           float* scratch);
 float RunningMaxF32(const float* x, int64_t n);
 double ChunkSums16(const float* x, int64_t n);
 }  // namespace avx512
