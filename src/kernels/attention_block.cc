@@ -63,7 +63,7 @@ void AttendBlock(const BlockShape& shape, const QueryRow* rows, int nq, BlockScr
     // add exact zeros. For a single row they are the zero padding; rows of a batch that stays
     // off tinyBLAS (a value size not a multiple of 4) also meet later cells, whose values are
     // then multiplied by zero (an infinite one would give NaN, as it would in llama.cpp).
-    // (Times 1: exact.)
+    // Dots scales each product by 1, which is exact.
     vec_dot_attention::Dots(fk, s.vt_rows.data(), dv, p16, nq, pad, 1.0f, out);
   } else {
     // Cell-major values (single-token rows): the one-product order.
