@@ -50,7 +50,7 @@ void AttendBlock(const BlockShape& shape, const QueryRow* rows, int nq, BlockScr
     n_kv[a] = rows[a].n_kv;
     out[a] = rows[a].out;
     uint16_t* p = s.p16.data() + a * p_len;
-    vec_dot_attention::SoftmaxToF16(fk, scores[a], n_kv[a], p);
+    f16_order::SoftmaxToF16(fk, scores[a], n_kv[a], p);
     std::fill(p + n_kv[a], p + p_len, uint16_t{0});  // only the tail: the rest was just written
     p16[a] = p;
   }

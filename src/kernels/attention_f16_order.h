@@ -25,16 +25,10 @@ inline void ToF16Row(const float* src, uint16_t* dst, int64_t n) {
 
 // p = softmax(scores[0..n_kv)) written as F16 into p16, with llama.cpp's exp and summation
 // (16-wide chunks, each chunk's sum added in double). Overwrites scores.
-inline void SoftmaxToF16(const parity::FloatKernels& fk, float* scores, float max, int64_t n_kv,
+inline void SoftmaxToF16(const parity::FloatKernels& fk, float* scores, int64_t n_kv,
                          uint16_t* p16) {
-  fk.exp_row(scores, max, n_kv);
-  double sum = 0;
-  for (int64_t c = 0; c < n_kv; c += 16) {
-    float chunk[16] = {};
-    for (int64_t l = 0; l < 16 && c + l < n_kv; ++l) chunk[l] = scores[c + l];
-    sum += static_cast<double>(parity::Hsum16(chunk));
-  }
-  const float inv = static_cast<float>(1.0 / sum);
+  fk.exp_row(scores, fk.max_row(scores, n_kv), n_kv);
+  const float inv = static_cast<float>(1.0 / fk.chunk_sums16(scores, n_kv));
   for (int64_t j = 0; j < n_kv; ++j) scores[j] *= inv;
   ToF16Row(scores, p16, n_kv);
 }

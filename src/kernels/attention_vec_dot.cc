@@ -1,7 +1,5 @@
 #include "kernels/attention_vec_dot.h"
 
-#include <algorithm>
-#include <cmath>
 #include <vector>
 
 #include "kernels/attention_f16_order.h"
@@ -49,19 +47,6 @@ void WeightedSums(const parity::FloatKernels& fk, const uint16_t* const* p16, in
         fk, false, p16[a], n_kv, n_kv_pad, [&](int64_t j) { return v_rows[j]; }, dv, acc, fold,
         out[a]);
   }
-}
-
-void SoftmaxToF16(const parity::FloatKernels& fk, float* scores, int64_t n_kv, uint16_t* p16) {
-  if (!UseAvx512()) {
-    float max = -INFINITY;
-    for (int64_t j = 0; j < n_kv; ++j) max = std::max(max, scores[j]);
-    return f16_order::SoftmaxToF16(fk, scores, max, n_kv, p16);
-  }
-  const float max = avx512::RunningMaxF32(scores, n_kv);
-  fk.exp_row(scores, max, n_kv);
-  const float inv = static_cast<float>(1.0 / avx512::ChunkSums16(scores, n_kv));
-  for (int64_t j = 0; j < n_kv; ++j) scores[j] *= inv;
-  f16_order::ToF16Row(scores, p16, n_kv);
 }
 
 }  // namespace r1d::kernels::vec_dot_attention

@@ -25,8 +25,4 @@ void WeightedSums(const parity::FloatKernels& fk, const uint16_t* const* p16, in
                   int64_t n_kv_pad, const uint16_t* const* v_rows, int64_t dv, float* acc,
                   float* fold, float* const* out);
 
-// f16_order::SoftmaxToF16 of scores[0, n_kv) after their running maximum: the same bits (the
-// maximum, the chunk sums and the scaling vectorized). Overwrites scores.
-void SoftmaxToF16(const parity::FloatKernels& fk, float* scores, int64_t n_kv, uint16_t* p16);
-
 }  // namespace r1d::kernels::vec_dot_attention

@@ -85,8 +85,8 @@ void FoldedLanes(const uint16_t* row, const float* const* vec32, int64_t np, __m
 }
 
 template <int NV>
-void DotRows(const uint16_t* const* rows, int64_t n_rows, const uint16_t* const* vecs,
-             const float* const* vec32, int64_t len, float scale, float* const* out) {
+void DotRows(const uint16_t* const* rows, int64_t n_rows, const float* const* vec32, int64_t len,
+             float scale, float* const* out) {
   const int64_t np = len & ~int64_t{63};
   for (int64_t r0 = 0; r0 < n_rows; r0 += 16) {
     const int n = n_rows - r0 < 16 ? static_cast<int>(n_rows - r0) : 16;
@@ -118,7 +118,7 @@ void DotRows(const uint16_t* const* rows, int64_t n_rows, const uint16_t* const*
           double acc = dot;
           const uint16_t* row = rows[r0 + r];
           for (int64_t k = np; k < len; ++k) {
-            acc += static_cast<double>(_cvtsh_ss(row[k]) * _cvtsh_ss(vecs[a][k]));
+            acc += static_cast<double>(_cvtsh_ss(row[k]) * vec32[a][k]);
           }
           dot = static_cast<float>(acc);
         }
@@ -175,41 +175,17 @@ using LaneRowsFn = void (*)(const float* const*, int64_t, const uint16_t* const*
 // The most chunks a pass of H vectors takes: H * C sums in registers, at most 24.
 constexpr int MaxChunks(int h) { return 24 / h < 4 ? 24 / h : 4; }
 
-template <int H>
-LaneRowsFn LaneRowsFor(int c) {
-  switch (c) {
-    case 1:
-      return LaneRows<H, 1>;
-    case 2:
-      return LaneRows<H, 2>;
-    case 3:
-      return LaneRows<H, 3>;
-    default:
-      if constexpr (MaxChunks(H) >= 4) return LaneRows<H, 4>;
-      return LaneRows<H, 3>;
-  }
-}
-
-LaneRowsFn PickLaneRows(int h, int c) {
-  switch (h) {
-    case 1:
-      return LaneRowsFor<1>(c);
-    case 2:
-      return LaneRowsFor<2>(c);
-    case 3:
-      return LaneRowsFor<3>(c);
-    case 4:
-      return LaneRowsFor<4>(c);
-    case 5:
-      return LaneRowsFor<5>(c);
-    case 6:
-      return LaneRowsFor<6>(c);
-    case 7:
-      return LaneRowsFor<7>(c);
-    default:
-      return LaneRowsFor<8>(c);
-  }
-}
+// kLaneRows[h - 1][c - 1]: the pass of h vectors over c chunks (null past MaxChunks(h)).
+constexpr LaneRowsFn kLaneRows[8][4] = {
+    {LaneRows<1, 1>, LaneRows<1, 2>, LaneRows<1, 3>, LaneRows<1, 4>},
+    {LaneRows<2, 1>, LaneRows<2, 2>, LaneRows<2, 3>, LaneRows<2, 4>},
+    {LaneRows<3, 1>, LaneRows<3, 2>, LaneRows<3, 3>, LaneRows<3, 4>},
+    {LaneRows<4, 1>, LaneRows<4, 2>, LaneRows<4, 3>, LaneRows<4, 4>},
+    {LaneRows<5, 1>, LaneRows<5, 2>, LaneRows<5, 3>, LaneRows<5, 4>},
+    {LaneRows<6, 1>, LaneRows<6, 2>, LaneRows<6, 3>, LaneRows<6, 4>},
+    {LaneRows<7, 1>, LaneRows<7, 2>, LaneRows<7, 3>, nullptr},
+    {LaneRows<8, 1>, LaneRows<8, 2>, LaneRows<8, 3>, nullptr},
+};
 
 // out = the vec_dot-order value product of one weight vector from its 64 lane rows (acc, rows
 // past n_simd zero) and the cells [n_simd, n_kv) added one by one in double.
@@ -260,11 +236,11 @@ void VecDotRowsF16(const uint16_t* const* rows, int64_t n_rows, const uint16_t* 
     for (; i < len; ++i) v[i] = _cvtsh_ss(vecs[a][i]);
     vec32[a] = v;
   }
-  using Fn = void (*)(const uint16_t* const*, int64_t, const uint16_t* const*, const float* const*,
-                      int64_t, float, float* const*);
+  using Fn =
+      void (*)(const uint16_t* const*, int64_t, const float* const*, int64_t, float, float* const*);
   static constexpr Fn kByCount[kMaxVecs] = {DotRows<1>, DotRows<2>, DotRows<3>, DotRows<4>,
                                             DotRows<5>, DotRows<6>, DotRows<7>, DotRows<8>};
-  if (nv >= 1 && nv <= kMaxVecs) kByCount[nv - 1](rows, n_rows, vecs, vec32, len, scale, out);
+  if (nv >= 1 && nv <= kMaxVecs) kByCount[nv - 1](rows, n_rows, vec32, len, scale, out);
 }
 
 void WeightedSumsF16VecDot(const uint16_t* const* p16, int nv, int64_t n_kv, int64_t n_kv_pad,
@@ -288,47 +264,9 @@ void WeightedSumsF16VecDot(const uint16_t* const* p16, int nv, int64_t n_kv, int
   for (int64_t d0 = 0; d0 < dv; d0 += 16 * max_chunks) {
     const int64_t left = (dv - d0) / 16;
     const int c = left < max_chunks ? static_cast<int>(left) : max_chunks;
-    PickLaneRows(nv, c)(p32, n_simd, v_rows, d0, dv, lane_rows);
+    kLaneRows[nv - 1][c - 1](p32, n_simd, v_rows, d0, dv, lane_rows);
   }
   for (int a = 0; a < nv; ++a) FoldLaneRows(lane_rows[a], p16[a], n_simd, n_kv, v_rows, dv, out[a]);
-}
-
-float RunningMaxF32(const float* x, int64_t n) {
-  // Per lane the loop's rule (m < x ? x : m: a NaN never enters), then the lanes by the same
-  // rule. Only the sign of a zero maximum can differ from the one-by-one loop's, and a score
-  // minus either zero is the same number.
-  __m512 m = _mm512_set1_ps(-__builtin_inff());
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m512 v = _mm512_loadu_ps(x + i);
-    m = _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(m, v, _CMP_LT_OQ), v);
-  }
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, m);
-  float max = lanes[0];
-  for (int l = 1; l < 16; ++l) max = max < lanes[l] ? lanes[l] : max;
-  for (; i < n; ++i) max = max < x[i] ? x[i] : max;
-  return max;
-}
-
-double ChunkSums16(const float* x, int64_t n) {
-  double sum = 0;
-  for (int64_t c0 = 0; c0 < n; c0 += 256) {
-    __m512 chunk[16];
-#pragma GCC unroll 16
-    for (int c = 0; c < 16; ++c) {
-      const int64_t at = c0 + 16 * c, left = n - at;
-      const auto mask = static_cast<__mmask16>(left >= 16  ? 0xFFFF
-                                               : left <= 0 ? 0
-                                                           : (1u << left) - 1);
-      chunk[c] = _mm512_maskz_loadu_ps(mask, x + (left > 0 ? at : 0));
-    }
-    alignas(64) float sums[16];
-    _mm512_store_ps(sums, Hsum16x16(chunk));
-    const int64_t chunks = (n - c0 + 15) / 16 < 16 ? (n - c0 + 15) / 16 : 16;
-    for (int c = 0; c < chunks; ++c) sum += static_cast<double>(sums[c]);
-  }
-  return sum;
 }
 
 }  // namespace r1d::kernels::avx512

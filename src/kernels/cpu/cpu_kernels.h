@@ -79,8 +79,6 @@ void VecDotRowsF16(const uint16_t* const* rows, int64_t n_rows, const uint16_t* 
 void WeightedSumsF16VecDot(const uint16_t* const* p16, int nv, int64_t n_kv, int64_t n_kv_pad,
                            const uint16_t* const* v_rows, int64_t dv, float* acc, float* const* out,
                            float* scratch);
-float RunningMaxF32(const float* x, int64_t n);
-double ChunkSums16(const float* x, int64_t n);
 }  // namespace avx512
 
 #undef R1D_DECLARE_VEC_DOT

@@ -317,18 +317,35 @@ void PortableSiluMulRow(const float* gate, const float* up, int64_t n, float* ou
 }
 
 // The SIMD row kernels take the portable scalar function for their rare out-of-range lanes.
+float PortableMaxRow(const float* x, int64_t n) {
+  float max = -INFINITY;
+  for (int64_t i = 0; i < n; ++i) max = max < x[i] ? x[i] : max;
+  return max;
+}
+double PortableChunkSums16(const float* x, int64_t n) {
+  double sum = 0;
+  for (int64_t c = 0; c < n; c += 16) {
+    float chunk[16] = {};
+    for (int64_t l = 0; l < 16 && c + l < n; ++l) chunk[l] = x[c + l];
+    sum += static_cast<double>(Hsum16(chunk));
+  }
+  return sum;
+}
+
 void Avx2ExpRow(float* x, float sub, int64_t n) { avx2::ExpRow(x, sub, n, VExpf); }
 void Avx2SiluMulRow(const float* gate, const float* up, int64_t n, float* out) {
   avx2::SiluMulRow(gate, up, n, out, VSilu);
 }
 
 constexpr FloatKernels kPortable = {
-    PortableVecDotF16, PortableVecDotF32, PortableTinyBlasDotF16, PortableTinyBlasDotF32,
-    PortableFmaF16Row, PortableExpRow,    PortableSiluMulRow,     PortableQuantizeRowQ8_0,
+    PortableVecDotF16, PortableVecDotF32,   PortableTinyBlasDotF16, PortableTinyBlasDotF32,
+    PortableFmaF16Row, PortableExpRow,      PortableSiluMulRow,     PortableQuantizeRowQ8_0,
+    PortableMaxRow,    PortableChunkSums16,
 };
 constexpr FloatKernels kAvx2 = {
-    avx2::VecDotF16, avx2::VecDotF32, avx2::TinyBlasDotF16, avx2::TinyBlasDotF32,
-    avx2::FmaF16Row, Avx2ExpRow,      Avx2SiluMulRow,       avx2::QuantizeRowQ8_0,
+    avx2::VecDotF16, avx2::VecDotF32,   avx2::TinyBlasDotF16, avx2::TinyBlasDotF32,
+    avx2::FmaF16Row, Avx2ExpRow,        Avx2SiluMulRow,       avx2::QuantizeRowQ8_0,
+    avx2::MaxRow,    avx2::ChunkSums16,
 };
 }  // namespace
 

@@ -61,6 +61,12 @@ struct FloatKernels {
   void (*exp_row)(float* x, float sub, int64_t n);
   void (*silu_mul_row)(const float* gate, const float* up, int64_t n, float* out);
   void (*quantize_row_q8_0)(const float* src, void* dst, int64_t n);
+  // The softmax's reductions: the running maximum of a loop `max = max < x ? x : max` from
+  // -inf (a NaN never enters; only the sign of a zero maximum may differ, which no score minus
+  // it can tell), and the sum in double of the Hsum16 of each 16-element chunk (the last one
+  // zero-padded).
+  float (*max_row)(const float* x, int64_t n);
+  double (*chunk_sums16)(const float* x, int64_t n);
 };
 // The portable reference (tests) and the fastest one this CPU runs (what the functions above
 // call; hot loops may fetch it once).

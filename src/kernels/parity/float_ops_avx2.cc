@@ -117,6 +117,36 @@ void FmaF16Row(float* acc, const uint16_t* v, float p, int64_t n) {
   for (; i < n; ++i) acc[i] = Fma(_cvtsh_ss(v[i]), p, acc[i]);
 }
 
+float MaxRow(const float* x, int64_t n) {
+  // Per lane the loop's rule (a NaN in x never replaces the maximum), then the lanes likewise.
+  __m256 m = _mm256_set1_ps(-__builtin_inff());
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    m = _mm256_blendv_ps(m, v, _mm256_cmp_ps(m, v, _CMP_LT_OQ));
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, m);
+  float max = lanes[0];
+  for (int l = 1; l < 8; ++l) max = max < lanes[l] ? lanes[l] : max;
+  for (; i < n; ++i) max = max < x[i] ? x[i] : max;
+  return max;
+}
+
+double ChunkSums16(const float* x, int64_t n) {
+  double sum = 0;
+  int64_t c = 0;
+  for (; c + 16 <= n; c += 16) {
+    sum += static_cast<double>(Hsum16(_mm256_loadu_ps(x + c), _mm256_loadu_ps(x + c + 8)));
+  }
+  if (c < n) {
+    alignas(32) float chunk[16] = {};
+    for (int64_t l = 0; c + l < n; ++l) chunk[l] = x[c + l];
+    sum += static_cast<double>(Hsum16(_mm256_load_ps(chunk), _mm256_load_ps(chunk + 8)));
+  }
+  return sum;
+}
+
 void ExpRow(float* x, float sub, int64_t n, float (*scalar_exp)(float)) {
   const __m256 s = _mm256_set1_ps(sub);
   int64_t i = 0;

@@ -25,5 +25,7 @@ void ExpRow(float* x, float sub, int64_t n, float (*scalar_exp)(float));
 void SiluMulRow(const float* gate, const float* up, int64_t n, float* out,
                 float (*scalar_silu)(float));
 void QuantizeRowQ8_0(const float* src, void* dst, int64_t n);
+float MaxRow(const float* x, int64_t n);
+double ChunkSums16(const float* x, int64_t n);
 
 }  // namespace r1d::kernels::parity::avx2
