@@ -79,7 +79,7 @@ TEST(PackedGemm, EveryOutputMatchesThePortableDotBitForBit) {
                                              : std::vector<int64_t>{256, 2816, 8960};
     for (int64_t n : lengths) {
       for (int64_t rows : {1, 15, 16, 37}) {
-        for (int64_t tokens : {1, 2, 3, 4, 5, 9, 12, 17}) {
+        for (int64_t tokens : {1, 2, 3, 4, 5, 6, 9, 12, 15, 17}) {
           const uint32_t seed = static_cast<uint32_t>(n * 7 + rows * 13 + tokens * 103);
           const std::vector<uint8_t> w = RandomWeights(type, n, rows, seed);
           const std::vector<float> x = RandomFloats(n * tokens, seed + 1);

@@ -110,8 +110,51 @@ struct Q4_KRow : Q4_KLayout, Q4KActivations {
 };
 
 struct Q6_KRow : Q6_KLayout, Q6KRowActivations {
-  static constexpr int kTileTokens = 4;  // 4 sub-block sums per token stay in registers
+  static constexpr int kTileTokens = 8;
   static constexpr int kStateVectors = 1;
+
+  // Wide tiles (T > 4): sub-blocks j = 2 * (4h + i) + half of chunks i and i + 2 of T tokens,
+  // which read the same two vectors of each lane (their low bits are the two nibbles of one).
+  // Two partial sums per token are live; each lane's two vectors are reloaded per pair of
+  // chunks, which T tokens amortize. sums[t] += scale_j * (exact sum of the 16 products of j).
+  template <int i, int T>
+  [[gnu::always_inline]] static void SubBlockPair(const uint8_t* blk, int h, int half,
+                                                  const int8_t* const (&q)[T], int64_t corr_at,
+                                                  __m512i (&sums)[T]) {
+    const int j0 = 2 * (4 * h + i) + half, j1 = j0 + 4;
+    __m512i part[T][2];
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      part[t][0] = _mm512_set1_epi32(Load32(q[t] + corr_at + 4 * j0));
+      part[t][1] = _mm512_set1_epi32(Load32(q[t] + corr_at + 4 * j1));
+    }
+#pragma GCC unroll 4
+    for (int l = 4 * half; l < 4 * half + 4; ++l) {
+      const __m512i low = _mm512_load_si512(blk + VectorAt(l, h, i));
+      const __m512i high = _mm512_load_si512(blk + VectorAt(l, h, 2));
+      const __m512i w0 = Unpack<i>(low, low, high);
+      const __m512i w1 = Unpack<i + 2>(low, low, high);
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) {
+        part[t][0] =
+            _mm512_dpbusd_epi32(part[t][0], w0, Broadcast32(q[t] + 32 * (4 * h + i) + 4 * l));
+        part[t][1] =
+            _mm512_dpbusd_epi32(part[t][1], w1, Broadcast32(q[t] + 32 * (4 * h + i + 2) + 4 * l));
+      }
+    }
+    const __m512i scale0 = _mm512_cvtepi8_epi32(
+        _mm_load_si128(reinterpret_cast<const __m128i*>(blk + kScalesAt + 16 * j0)));
+    const __m512i scale1 = _mm512_cvtepi8_epi32(
+        _mm_load_si128(reinterpret_cast<const __m128i*>(blk + kScalesAt + 16 * j1)));
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      sums[t] = _mm512_add_epi32(sums[t], _mm512_mullo_epi32(part[t][0], scale0));
+      sums[t] = _mm512_add_epi32(sums[t], _mm512_mullo_epi32(part[t][1], scale1));
+      // Keeps GCC from reassociating the 16 additions into a tree, which would hold every
+      // sub-block's partial sums live at once and spill them.
+      asm("" : "+v"(sums[t]));
+    }
+  }
 
   // Sub-blocks 2 * (4h + i) + half, i = 0..3 (lanes 4 * half .. + 3 of chunks 4h + i) of T
   // tokens: sums[t] += scale_j * (exact sum of the 16 products of sub-block j), the stored
@@ -176,11 +219,20 @@ struct Q6_KRow : Q6_KLayout, Q6KRowActivations {
       }
 #pragma GCC unroll 1
       for (int h = 0; h < 2; ++h) {
-        Half(blk, h, 0, q, corr_at, sums);
-        Half(blk, h, 1, q, corr_at, sums);
+        if constexpr (T <= 4) {
+          // Narrow tiles: 4 sub-block sums per token stay in registers, as independent chains.
+          Half(blk, h, 0, q, corr_at, sums);
+          Half(blk, h, 1, q, corr_at, sums);
+        } else {
+#pragma GCC unroll 1
+          for (int half = 0; half < 2; ++half) {
+            SubBlockPair<0>(blk, h, half, q, corr_at, sums);
+            SubBlockPair<1>(blk, h, half, q, corr_at, sums);
+          }
+        }
       }
       const __m512 dw = _mm512_load_ps(blk);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int t = 0; t < T; ++t) {
         const float da = Scale(a.act + t * a.act_stride, nsb, sb);
         acc[t][0] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(da), dw),
