@@ -21,6 +21,19 @@ TEST(Sampler, GreedyPicksTheArgmax) {
   EXPECT_EQ(s.Sample(logits.data(), 4, {}), 1);
 }
 
+// Greedy with and without penalties (two code paths) breaks ties the same way: the lowest id.
+TEST(Sampler, GreedyTiesGoToTheLowestIdOnEitherPath) {
+  const std::vector<float> logits = {1.0f, 3.0f, -2.0f, 3.0f, 0.5f};
+  Sampler plain(Greedy());
+  EXPECT_EQ(plain.Sample(logits.data(), 5, {}), 1);
+  SamplingParams p = Greedy();
+  p.presence_penalty = 0.25f;  // demotes only token 4, which was not in the lead
+  Sampler penalized(p);
+  EXPECT_EQ(penalized.Sample(logits.data(), 5, {4}), 1);
+  const std::vector<float> last = {-1.0f, -1.0f, 0.0f};
+  EXPECT_EQ(plain.Sample(last.data(), 3, {}), 2);
+}
+
 TEST(Sampler, RepetitionPenaltyDemotesSeenTokens) {
   SamplingParams p = Greedy();
   p.repeat_penalty = 1.5f;
