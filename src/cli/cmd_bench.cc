@@ -178,10 +178,14 @@ int RunBench(const BenchFlags& flags) {
           }
           Status st = (*model)->ForwardBatch(pool, entries.data(), b);
           if (!st.ok()) return Fail(st.message());
-          for (int i = 0; i < b; ++i) {
-            const float* l = batch_logits.data() + i * info.n_vocab;
-            cur[i] = static_cast<int32_t>(std::max_element(l, l + info.n_vocab) - l);
-          }
+          // The greedy picks in parallel, as the server's engine samples its sequences: one
+          // thread scanning 16 vocabularies took ~5% of a 16-sequence step.
+          pool.ParallelFor(b, [&](int64_t i0, int64_t i1) {
+            for (int64_t i = i0; i < i1; ++i) {
+              const float* l = batch_logits.data() + i * info.n_vocab;
+              cur[i] = static_cast<int32_t>(std::max_element(l, l + info.n_vocab) - l);
+            }
+          });
         }
         tps.push_back(static_cast<double>(b * n_gen_batch) /
                       Seconds(t0, std::chrono::steady_clock::now()));
