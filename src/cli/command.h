@@ -20,8 +20,9 @@ inline void AddFastDotsFlag(CLI::App& sub, bool& row_order) {
   sub.add_flag("--fast-dots", row_order,
                "Run the quantized matrix products in row order: about half the multiply "
                "instructions, so faster prompt processing and batched decode, but float "
-               "rounding differs from llama.cpp's (results are not the same bits, and greedy "
-               "output of small models can diverge after some tokens)");
+               "rounding differs from llama.cpp's: each product rounds less often, but results are "
+               "not the same bits, greedy output of small models can diverge after some tokens, "
+               "and small quantized models fall outside the reference outputs' tolerance");
 }
 
 // Prints "r1d: error: <message>" on one line to stderr and returns 1.
