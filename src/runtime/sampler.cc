@@ -33,22 +33,19 @@ Status ValidateSamplingParams(const SamplingParams& p) {
 Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.seed) {}
 
 int32_t Sampler::Sample(const float* logits, int64_t n_vocab, const std::vector<int32_t>& history) {
-  const bool penalize = params_.repeat_penalty != 1.0f || params_.presence_penalty != 0.0f ||
-                        params_.frequency_penalty != 0.0f;
-  if (params_.temperature <= 0.0f && !(penalize && params_.repeat_last_n != 0)) {
-    // Greedy without penalties: the largest logit, the lowest id among equals, read in place
-    // (copying a 150k vocabulary into candidates first costs as much again).
-    int64_t best = 0;
-    for (int64_t i = 1; i < n_vocab; ++i) {
-      if (logits[i] > logits[best]) best = i;
-    }
-    return static_cast<int32_t>(best);
+  const bool penalize = params_.repeat_last_n != 0 &&
+                        (params_.repeat_penalty != 1.0f || params_.presence_penalty != 0.0f ||
+                         params_.frequency_penalty != 0.0f);
+  if (params_.temperature <= 0.0f && !penalize) {
+    // Greedy without penalties: the first largest logit (the lowest id among equals), read in
+    // place (copying a 150k vocabulary into candidates first costs as much again).
+    return static_cast<int32_t>(std::max_element(logits, logits + n_vocab) - logits);
   }
   candidates_.resize(static_cast<size_t>(n_vocab));
   for (int64_t i = 0; i < n_vocab; ++i) candidates_[i] = {logits[i], static_cast<int32_t>(i)};
 
   // Penalties over the recent window.
-  if (penalize && params_.repeat_last_n != 0) {
+  if (penalize) {
     size_t window = params_.repeat_last_n < 0
                         ? history.size()
                         : std::min<size_t>(history.size(), params_.repeat_last_n);

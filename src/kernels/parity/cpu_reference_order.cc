@@ -316,7 +316,6 @@ void PortableSiluMulRow(const float* gate, const float* up, int64_t n, float* ou
   for (int64_t i = 0; i < n; ++i) out[i] = VSilu(gate[i]) * up[i];
 }
 
-// The SIMD row kernels take the portable scalar function for their rare out-of-range lanes.
 float PortableMaxRow(const float* x, int64_t n) {
   float max = -INFINITY;
   for (int64_t i = 0; i < n; ++i) max = max < x[i] ? x[i] : max;
@@ -332,6 +331,7 @@ double PortableChunkSums16(const float* x, int64_t n) {
   return sum;
 }
 
+// The SIMD row kernels take the portable scalar function for their rare out-of-range lanes.
 void Avx2ExpRow(float* x, float sub, int64_t n) { avx2::ExpRow(x, sub, n, VExpf); }
 void Avx2SiluMulRow(const float* gate, const float* up, int64_t n, float* out) {
   avx2::SiluMulRow(gate, up, n, out, VSilu);

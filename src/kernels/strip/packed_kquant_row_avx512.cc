@@ -185,8 +185,10 @@ struct Q6_KRow : Q6_KLayout, Q6KRowActivations {
       const __m512i scale = _mm512_cvtepi8_epi32(_mm_load_si128(
           reinterpret_cast<const __m128i*>(blk + kScalesAt + 16 * (2 * (4 * h + i) + half))));
 #pragma GCC unroll 4
-      for (int t = 0; t < T; ++t)
+      for (int t = 0; t < T; ++t) {
         sums[t] = _mm512_add_epi32(sums[t], _mm512_mullo_epi32(part[t][i], scale));
+        asm("" : "+v"(sums[t]));  // no reassociation, as in SubBlockPair
+      }
     }
   }
 
