@@ -34,6 +34,13 @@ class Sampler {
   int32_t Sample(const float* logits, int64_t n_vocab, const std::vector<int32_t>& history);
 
  private:
+  // The penalties over the recent window of `history`, applied to candidates_ (all n_vocab).
+  void ApplyPenalties(int64_t n_vocab, const std::vector<int32_t>& history);
+  // candidates_ = the k best logits, best first (ties to the lower id), without a full copy.
+  void KeepTopK(const float* logits, int64_t n_vocab, size_t k);
+  // A draw from the tempered softmax over all of candidates_.
+  int32_t DrawUncut();
+
   SamplingParams params_;
   std::mt19937_64 rng_;
   std::vector<std::pair<float, int32_t>> candidates_;

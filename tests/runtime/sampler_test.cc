@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <random>
 
 namespace r1d::runtime {
 namespace {
@@ -32,6 +33,33 @@ TEST(Sampler, GreedyTiesGoToTheLowestIdOnEitherPath) {
   EXPECT_EQ(penalized.Sample(logits.data(), 5, {4}), 1);
   const std::vector<float> last = {-1.0f, -1.0f, 0.0f};
   EXPECT_EQ(plain.Sample(last.data(), 3, {}), 2);
+}
+
+// Top-k without penalties selects straight from the logits; with a penalty that changes
+// nothing (an empty history) the sampler copies every candidate and partial-sorts them. Both
+// must keep the same tokens in the same order, so the same seed draws the same tokens, also
+// when many logits tie (ties go to the lower id) and for k from 1 to the vocabulary less one.
+TEST(Sampler, TopKFromTheLogitsMatchesTheFullSort) {
+  std::mt19937 gen(7);
+  std::vector<float> logits(5000);
+  for (float& l : logits) l = static_cast<float>(static_cast<int>(gen() % 8)) / 4.0f;
+  for (int32_t k : {1, 2, 40, 700, 1300, 4999}) {
+    for (float top_p : {1.0f, 0.9f}) {
+      SamplingParams p;
+      p.top_k = k;
+      p.top_p = top_p;
+      p.min_p = top_p < 1.0f ? 0.05f : 0.0f;
+      p.temperature = 1.5f;
+      p.seed = 11;
+      Sampler direct(p);
+      p.repeat_penalty = 1.1f;  // takes the copying path; the empty history leaves it no work
+      Sampler copied(p);
+      for (int draw = 0; draw < 200; ++draw) {
+        ASSERT_EQ(direct.Sample(logits.data(), 5000, {}), copied.Sample(logits.data(), 5000, {}))
+            << "k " << k << ", top_p " << top_p << ", draw " << draw;
+      }
+    }
+  }
 }
 
 TEST(Sampler, RepetitionPenaltyDemotesSeenTokens) {
