@@ -43,7 +43,8 @@ struct Sequence {
   std::vector<int32_t> tokens;  // prompt, then generated tokens (all of them end up in the KV)
   int64_t n_evaluated = 0;      // positions whose K/V are in the cache
   int64_t n_generated = 0;
-  int64_t cached_prompt = 0;  // prompt positions adopted from the prefix cache
+  int64_t cached_prompt = 0;     // prompt positions adopted from the prefix cache
+  std::vector<uint64_t> hashes;  // chained hashes of the first full blocks of `tokens`
   bool counted_prompt = false;
 };
 
@@ -234,10 +235,48 @@ class Engine::Impl {
     return false;
   }
 
+  // Puts the sequence's full blocks (those whose positions are all evaluated) in the prefix
+  // cache: at once, so that other sequences with the same prefix can adopt them while this
+  // one still runs.
   void CacheBlocks(Sequence& s) {
     if (s.state == nullptr) return;
     const int64_t full = s.n_evaluated / pool_->block_tokens();
-    prefix_.Insert(prefix_.BlockHashes(s.tokens, full), s.state->blocks());
+    prefix_.ExtendHashes(s.tokens, full, s.hashes);
+    prefix_.Insert({s.hashes.begin(), s.hashes.begin() + std::min<int64_t>(full, s.hashes.size())},
+                   s.state->blocks());
+  }
+
+  // A prompt that has reached a block boundary adopts the cached blocks that follow (another
+  // sequence with the same prefix computed them since this one was admitted), always leaving
+  // the last prompt token to evaluate.
+  void AdoptCachedBlocks(Sequence& s) {
+    const int64_t B = pool_->block_tokens();
+    if (s.n_evaluated % B != 0) return;
+    const int64_t have = s.n_evaluated / B;
+    const int64_t reusable = (static_cast<int64_t>(s.tokens.size()) - 1) / B;
+    if (reusable <= have) return;
+    prefix_.ExtendHashes(s.tokens, reusable, s.hashes);
+    const std::vector<int32_t> blocks =
+        prefix_.Match({s.hashes.begin(), s.hashes.begin() + reusable});
+    if (static_cast<int64_t>(blocks.size()) <= have) return;
+    s.state->Truncate(s.n_evaluated);  // blocks reserved for positions not yet computed
+    s.state->AppendShared({blocks.begin() + have, blocks.end()});
+    const int64_t adopted = (static_cast<int64_t>(blocks.size()) - have) * B;
+    s.n_evaluated += adopted;
+    if (!s.counted_prompt) s.cached_prompt += adopted;
+  }
+
+  // Whether the next block of a prompt at a block boundary is being computed in this step by
+  // an entry already in the batch (`in_flight`: the hashes of the blocks that entries
+  // complete). Such a prompt waits a step and adopts the block, instead of computing the same
+  // K/V again: a burst of requests with a shared system prompt prefills it once.
+  bool NextBlockInFlight(Sequence& s, const std::unordered_set<uint64_t>& in_flight) {
+    const int64_t B = pool_->block_tokens();
+    if (in_flight.empty() || s.n_evaluated % B != 0) return false;
+    const int64_t next = s.n_evaluated / B;
+    if ((next + 1) * B > static_cast<int64_t>(s.tokens.size()) - 1) return false;
+    prefix_.ExtendHashes(s.tokens, next + 1, s.hashes);
+    return in_flight.count(s.hashes[next]) != 0;
   }
 
   void Step() {
@@ -253,8 +292,14 @@ class Engine::Impl {
     std::vector<models::BatchEntry> entries;
     std::vector<Sequence*> owners;
     int64_t budget = options_.step_tokens;
+    std::unordered_set<uint64_t> in_flight;
+    const int64_t B = pool_->block_tokens();
     for (Sequence* s : order) {
       if (budget <= 0) break;
+      if (s->n_evaluated + 1 < static_cast<int64_t>(s->tokens.size())) {
+        AdoptCachedBlocks(*s);
+        if (NextBlockInFlight(*s, in_flight)) continue;
+      }
       const int64_t remaining = static_cast<int64_t>(s->tokens.size()) - s->n_evaluated;
       const int64_t chunk = std::min({remaining, options_.prefill_chunk, budget});
       if (!Reserve(*s->state, s->n_evaluated + chunk)) {
@@ -267,6 +312,10 @@ class Engine::Impl {
         break;
       }
       budget -= chunk;
+      // The blocks this entry completes (all of its tokens are known: prompt or sampled).
+      const int64_t done = (s->n_evaluated + chunk) / B;
+      prefix_.ExtendHashes(s->tokens, done, s->hashes);
+      for (int64_t j = s->n_evaluated / B; j < done; ++j) in_flight.insert(s->hashes[j]);
       const bool last = s->n_evaluated + chunk == static_cast<int64_t>(s->tokens.size());
       entries.push_back({s->state.get(), s->tokens.data() + s->n_evaluated, chunk, s->n_evaluated,
                          last ? logits_.data() + owners.size() * model_.info().n_vocab : nullptr});
@@ -295,7 +344,9 @@ class Engine::Impl {
     });
     for (size_t i = 0; i < owners.size(); ++i) {
       Sequence& s = *owners[i];
+      const int64_t blocks_before = s.n_evaluated / B;
       s.n_evaluated += entries[i].n;
+      if (s.n_evaluated / B > blocks_before) CacheBlocks(s);
       if (entries[i].logits == nullptr) continue;
       if (!s.counted_prompt) {
         s.counted_prompt = true;

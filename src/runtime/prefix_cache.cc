@@ -20,14 +20,20 @@ PrefixCache::~PrefixCache() {
 
 std::vector<uint64_t> PrefixCache::BlockHashes(const std::vector<int32_t>& tokens,
                                                int64_t n_blocks) const {
-  const int64_t B = pool_.block_tokens();
   std::vector<uint64_t> hashes;
-  uint64_t h = 0x51ed270b27a1f3c5ull;
-  for (int64_t b = 0; b < n_blocks && (b + 1) * B <= static_cast<int64_t>(tokens.size()); ++b) {
+  ExtendHashes(tokens, n_blocks, hashes);
+  return hashes;
+}
+
+void PrefixCache::ExtendHashes(const std::vector<int32_t>& tokens, int64_t n_blocks,
+                               std::vector<uint64_t>& hashes) const {
+  const int64_t B = pool_.block_tokens();
+  uint64_t h = hashes.empty() ? 0x51ed270b27a1f3c5ull : hashes.back();
+  for (int64_t b = static_cast<int64_t>(hashes.size());
+       b < n_blocks && (b + 1) * B <= static_cast<int64_t>(tokens.size()); ++b) {
     for (int64_t i = b * B; i < (b + 1) * B; ++i) h = Mix(h, static_cast<uint32_t>(tokens[i]));
     hashes.push_back(h);
   }
-  return hashes;
 }
 
 std::vector<int32_t> PrefixCache::Match(const std::vector<uint64_t>& hashes) {

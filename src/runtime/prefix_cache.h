@@ -19,6 +19,10 @@ class PrefixCache {
 
   // Hash of each full block of `tokens` (chained: block i's hash covers tokens [0, (i+1)*B)).
   std::vector<uint64_t> BlockHashes(const std::vector<int32_t>& tokens, int64_t n_blocks) const;
+  // Extends `hashes`, the BlockHashes of its first hashes.size() blocks, to n_blocks (as far as
+  // `tokens` has full blocks), hashing only the new ones.
+  void ExtendHashes(const std::vector<int32_t>& tokens, int64_t n_blocks,
+                    std::vector<uint64_t>& hashes) const;
   // Cached blocks for the longest run of leading hashes found (not retained).
   std::vector<int32_t> Match(const std::vector<uint64_t>& hashes);
   // Remembers blocks (retains those not yet cached) under their hashes.

@@ -152,6 +152,44 @@ TEST_F(EngineTest, ReusesACachedPromptPrefix) {
   EXPECT_EQ(b.tokens, Reference(second, 6));
 }
 
+// Requests that share a prompt prefix with a running one adopt its blocks as soon as they are
+// computed, not only after it finished: a burst with a common system prompt prefills it once.
+// Followers admitted in the same step as the first wait one step for its blocks; later ones
+// adopt them on admission. Either way each reuses the three shared blocks and its tokens are
+// those of its run alone.
+TEST_F(EngineTest, ConcurrentPromptsShareTheirCommonPrefix) {
+  EngineOptions o;
+  o.n_ctx = 256;
+  o.threads = 2;
+  o.kv_block_tokens = 16;
+  const std::vector<int32_t> system = Prompt(5, 48);
+  auto with_tail = [&](int seed) {
+    std::vector<int32_t> p = system;
+    for (int i = 0; i < 7; ++i) p.push_back(100 + seed * 31 + i);
+    return p;
+  };
+  const int kFollowers = 3;
+  std::vector<std::vector<int32_t>> want;
+  for (int i = 0; i <= kFollowers; ++i) want.push_back(Reference(with_tail(i), i == 0 ? 150 : 8));
+  auto engine = Engine::Create(*model_, o);
+  ASSERT_TRUE(engine.ok());
+  std::vector<Collector> got(kFollowers + 1);
+  // The first generates long enough to be running while the others arrive.
+  ASSERT_TRUE((*engine)->Submit(Greedy(with_tail(0), 150), got[0].Sink()).ok());
+  for (int i = 1; i <= kFollowers; ++i) {
+    ASSERT_TRUE((*engine)->Submit(Greedy(with_tail(i), 8), got[i].Sink()).ok());
+  }
+  for (int i = 0; i <= kFollowers; ++i) {
+    ASSERT_TRUE(got[i].Wait());
+    EXPECT_EQ(got[i].last.finish, Finish::kLength) << got[i].last.error;
+    EXPECT_EQ(got[i].tokens, want[i]) << "request " << i;
+  }
+  EXPECT_EQ(got[0].last.cached_prompt_tokens, 0);
+  for (int i = 1; i <= kFollowers; ++i) {
+    EXPECT_EQ(got[i].last.cached_prompt_tokens, 48) << "request " << i;
+  }
+}
+
 TEST_F(EngineTest, CancelFreesTheSequenceWithinAStep) {
   EngineOptions o;
   o.n_ctx = 256;
