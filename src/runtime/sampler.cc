@@ -135,11 +135,8 @@ int32_t Sampler::Sample(const float* logits, int64_t n_vocab, const std::vector<
     for (int64_t i = 0; i < n_vocab; ++i) candidates_[i] = {logits[i], static_cast<int32_t>(i)};
     if (penalize) ApplyPenalties(n_vocab, history);
     if (params_.temperature <= 0.0f) {
-      auto best = std::max_element(
-          candidates_.begin(), candidates_.end(), [](const auto& a, const auto& b) {
-            return a.first < b.first || (a.first == b.first && a.second > b.second);
-          });
-      return best->second;
+      // The first in ByLogit's order: the largest logit, the lowest id among equals.
+      return std::min_element(candidates_.begin(), candidates_.end(), ByLogit)->second;
     }
     if (k == vocab && !top_p && !min_p) return DrawUncut();
     if (k < vocab) {
@@ -148,6 +145,9 @@ int32_t Sampler::Sample(const float* logits, int64_t n_vocab, const std::vector<
     }
   }
 
+  // The kept tokens are always a prefix of the order by logit (descending, ties by id), so only
+  // that prefix is sorted: the top-k already are, otherwise it grows until the top-p / min-p
+  // cut falls inside.
   const size_t n = candidates_.size();
   float max_logit = -INFINITY;
   for (const auto& c : candidates_) max_logit = std::max(max_logit, c.first);
