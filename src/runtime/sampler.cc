@@ -37,6 +37,40 @@ bool ByLogit(const std::pair<float, int32_t>& a, const std::pair<float, int32_t>
   return a.first > b.first || (a.first == b.first && a.second < b.second);
 }
 
+// The k largest logits as (logit, id), in ByLogit's order, read straight from the logits.
+void TopLogits(const float* logits, int64_t n_vocab, size_t k,
+               std::vector<std::pair<float, int32_t>>& out) {
+  // A heap of the best k so far with the worst of them in front. Ids rise through the scan, so
+  // a later logit equal to the worst kept one ranks below it: only strictly larger ones enter.
+  // The result is the first k of the full order by ByLogit, the set and order that a
+  // partial_sort of every candidate gives.
+  out.clear();
+  if (k == 0) return;
+  const int64_t first = std::min<int64_t>(n_vocab, static_cast<int64_t>(k));
+  for (int64_t i = 0; i < first; ++i) out.emplace_back(logits[i], static_cast<int32_t>(i));
+  std::make_heap(out.begin(), out.end(), ByLogit);
+  auto offer = [&](int64_t i) {
+    if (logits[i] > out.front().first) {
+      std::pop_heap(out.begin(), out.end(), ByLogit);
+      out.back() = {logits[i], static_cast<int32_t>(i)};
+      std::push_heap(out.begin(), out.end(), ByLogit);
+    }
+  };
+  // Most logits fall below the worst kept one: test 16 at a time (a loop the compiler
+  // vectorizes) and look closer only at chunks with a candidate.
+  constexpr int64_t kChunk = 16;
+  int64_t i = first;
+  for (; i + kChunk <= n_vocab; i += kChunk) {
+    const float worst = out.front().first;
+    bool any = false;
+    for (int64_t j = 0; j < kChunk; ++j) any |= logits[i + j] > worst;
+    if (!any) continue;
+    for (int64_t j = 0; j < kChunk; ++j) offer(i + j);
+  }
+  for (; i < n_vocab; ++i) offer(i);
+  std::sort_heap(out.begin(), out.end(), ByLogit);
+}
+
 }  // namespace
 
 Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.seed) {}
@@ -56,34 +90,7 @@ void Sampler::ApplyPenalties(int64_t n_vocab, const std::vector<int32_t>& histor
 }
 
 void Sampler::KeepTopK(const float* logits, int64_t n_vocab, size_t k) {
-  // A heap of the best k so far with the worst of them in front. Ids rise through the scan, so
-  // a later logit equal to the worst kept one ranks below it: only strictly larger ones enter.
-  // The result is the first k of the full order by ByLogit, the set and order that a
-  // partial_sort of every candidate gives.
-  candidates_.clear();
-  const int64_t first = std::min<int64_t>(n_vocab, static_cast<int64_t>(k));
-  for (int64_t i = 0; i < first; ++i) candidates_.emplace_back(logits[i], static_cast<int32_t>(i));
-  std::make_heap(candidates_.begin(), candidates_.end(), ByLogit);
-  auto offer = [&](int64_t i) {
-    if (logits[i] > candidates_.front().first) {
-      std::pop_heap(candidates_.begin(), candidates_.end(), ByLogit);
-      candidates_.back() = {logits[i], static_cast<int32_t>(i)};
-      std::push_heap(candidates_.begin(), candidates_.end(), ByLogit);
-    }
-  };
-  // Most logits fall below the worst kept one: test 16 at a time (a loop the compiler
-  // vectorizes) and look closer only at chunks with a candidate.
-  constexpr int64_t kChunk = 16;
-  int64_t i = first;
-  for (; i + kChunk <= n_vocab; i += kChunk) {
-    const float worst = candidates_.front().first;
-    bool any = false;
-    for (int64_t j = 0; j < kChunk; ++j) any |= logits[i + j] > worst;
-    if (!any) continue;
-    for (int64_t j = 0; j < kChunk; ++j) offer(i + j);
-  }
-  for (; i < n_vocab; ++i) offer(i);
-  std::sort_heap(candidates_.begin(), candidates_.end(), ByLogit);
+  TopLogits(logits, n_vocab, k, candidates_);
 }
 
 int32_t Sampler::DrawUncut() {
@@ -197,14 +204,10 @@ std::vector<std::pair<int32_t, float>> TopProbabilities(const float* logits, int
   for (int64_t i = 0; i < n_vocab; ++i) max = std::max(max, logits[i]);
   double sum = 0;
   for (int64_t i = 0; i < n_vocab; ++i) sum += std::exp(static_cast<double>(logits[i]) - max);
+  std::vector<std::pair<float, int32_t>> best;
+  TopLogits(logits, n_vocab, static_cast<size_t>(std::clamp<int64_t>(k, 0, n_vocab)), best);
   std::vector<std::pair<int32_t, float>> top;
-  top.reserve(n_vocab);
-  for (int64_t i = 0; i < n_vocab; ++i) top.emplace_back(static_cast<int32_t>(i), logits[i]);
-  k = static_cast<int>(std::min<int64_t>(k, n_vocab));
-  std::partial_sort(top.begin(), top.begin() + k, top.end(), [](const auto& a, const auto& b) {
-    return a.second > b.second || (a.second == b.second && a.first < b.first);
-  });
-  top.resize(k);
+  for (const auto& [logit, id] : best) top.emplace_back(id, logit);
   for (auto& [id, value] : top) {
     value = static_cast<float>(std::exp(static_cast<double>(value) - max) / sum);
   }
