@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/status.h"
+#include "kernels/float_gemm.h"
 #include "kernels/ops.h"
 #include "kernels/parity/cpu_reference_order.h"
 #include "kernels/parity/quant_gemm.h"
@@ -43,8 +44,12 @@ float F32Tiny(int64_t n, const void* w, const void* a) {
 // (k a multiple of the 16-lane vector, rows a multiple of 4); otherwise, and for single
 // tokens, it uses the per-row vec_dot kernels. The quantized types handled here have the same
 // order on both paths.
+bool TakesTinyBlas(const WeightView& w, int64_t n_tokens) {
+  return n_tokens >= 2 && w.n_in % 16 == 0 && w.n_out % 4 == 0;
+}
+
 RowDot ChooseRowDot(const WeightView& w, int64_t n_tokens) {
-  const bool tiny = n_tokens >= 2 && w.n_in % 16 == 0 && w.n_out % 4 == 0;
+  const bool tiny = TakesTinyBlas(w, n_tokens);
   switch (w.type) {
     case DType::kF32:
       return tiny ? F32Tiny : F32Vec;
@@ -72,6 +77,16 @@ const parity::QuantGemm* ChooseGemm(const WeightView& w, int64_t n_tokens) {
   return parity::GetQuantGemm(static_cast<int>(type));
 }
 
+// The blocked product of a dense layer (MatMul, MatMulShared): ChooseGemm's, or for float
+// weights the float product in the order llama.cpp's dense product takes for this batch. (The
+// experts' products keep ChooseGemm: llama.cpp's expert product never takes tinyBLAS.)
+const parity::QuantGemm* ChooseDenseGemm(const WeightView& w, int64_t n_tokens) {
+  if (w.type == DType::kF16 || w.type == DType::kF32) {
+    return GetFloatGemm(w.type, TakesTinyBlas(w, n_tokens));
+  }
+  return ChooseGemm(w, n_tokens);
+}
+
 // The conversion of activations to a vec-dot type: llama.cpp's x86 Q8_0 quantizer rounds
 // differently from the reference one, so Q8_0 takes that one.
 using Quantizer = void (*)(const float*, void*, int64_t);
@@ -95,7 +110,7 @@ void MatMul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tok
   R1D_CHECK(GetKernels(wk->vec_dot_type) != nullptr);
   const int64_t act_row_bytes = tensor::RowBytes(wk->vec_dot_type, w.n_in);
   const Quantizer quantize = ActivationQuantizer(wk->vec_dot_type);
-  if (ChooseGemm(w, n_tokens) != nullptr) {  // the blocked product (same bits as the row dots)
+  if (ChooseDenseGemm(w, n_tokens) != nullptr) {  // the blocked product (the row dots' bits)
     const WeightView* ws[] = {&w};
     MatMulShared(pool, ws, &y, 1, x, n_tokens, scratch);
     return;
@@ -132,7 +147,7 @@ void MatMul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tok
 void MatMulShared(ThreadPool& pool, const WeightView* const* w, float* const* y, int count,
                   const float* x, int64_t n_tokens, MatMulScratch& scratch) {
   bool blocked = true;
-  for (int i = 0; i < count; ++i) blocked = blocked && ChooseGemm(*w[i], n_tokens) != nullptr;
+  for (int i = 0; i < count; ++i) blocked = blocked && ChooseDenseGemm(*w[i], n_tokens) != nullptr;
   if (!blocked) {
     for (int i = 0; i < count; ++i) MatMul(pool, *w[i], x, n_tokens, y[i], scratch);
     return;
@@ -143,9 +158,9 @@ void MatMulShared(ThreadPool& pool, const WeightView* const* w, float* const* y,
   products.resize(count);
   kinds.resize(count);
   for (int i = 0; i < count; ++i) {
-    const parity::QuantGemm* gemm = ChooseGemm(*w[i], n_tokens);
+    const parity::QuantGemm* gemm = ChooseDenseGemm(*w[i], n_tokens);
     const DType act_type = GetKernels(w[i]->type)->vec_dot_type;
-    products[i] = {*w[i], nullptr, n_tokens, y[i]};
+    products[i] = {*w[i], nullptr, n_tokens, y[i], gemm};
     kinds[i] = gemm;
     // An earlier product of the same kind (which fixes the activation type) and length has the
     // prepared rows.
@@ -217,7 +232,7 @@ void RunPreparedProducts(ThreadPool& pool, const PreparedProduct* products, int6
     for (int64_t tile = begin; tile < end;) {
       while (tile >= first + tiles(products[i])) first += tiles(products[i++]);
       const PreparedProduct& p = products[i];
-      const parity::QuantGemm* gemm = ChooseGemm(p.w, p.n_tokens);
+      const parity::QuantGemm* gemm = p.gemm != nullptr ? p.gemm : ChooseGemm(p.w, p.n_tokens);
       const int64_t last = std::min(end, first + tiles(p));
       const int64_t r0 = (tile - first) * kRowTile;
       const int64_t r1 = std::min(p.w.n_out, (last - first) * kRowTile);

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "kernels/parity/quant_gemm.h"
 #include "tensor/dtype.h"
 
 namespace r1d::kernels {
@@ -29,6 +30,8 @@ struct PreparedProduct {
   const uint8_t* prepared = nullptr;  // from PrepareActivations for w's type
   int64_t n_tokens = 0;
   float* y = nullptr;  // [n_tokens][w.n_out]
+  // The product to run (MatMulShared's choice); null: the one PrepareActivations took.
+  const parity::QuantGemm* gemm = nullptr;
 };
 
 // Reusable buffers of the products (nothing is allocated per call once they have grown).

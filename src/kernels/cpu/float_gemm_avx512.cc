@@ -1,0 +1,185 @@
+// AVX-512 versions of the float-weight products of kernels/float_gemm.h. One zmm register is
+// one of the reference's 16-lane accumulators, so each output keeps exactly its lanes and
+// operation order (a fused multiply-add per lane and step, then the same fold and tree sum).
+// What the tiles share: a weight row's loaded and converted chunk between the tile's tokens,
+// an activation chunk between its rows.
+#include <immintrin.h>
+
+// GCC 12 reports the undefined upper halves inside its own intrinsics as uninitialized (a false
+// positive of the intrinsic headers).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// The only multiply-adds are the explicit ones: the reference rounds the tail's products and
+// sums separately.
+#pragma GCC optimize("fp-contract=off")
+
+#include <cmath>
+#include <cstring>
+
+#include "kernels/float_gemm.h"
+
+namespace r1d::kernels::avx512 {
+namespace {
+
+// Prepared activations: each row as F32, padded to 64 bytes (rows 64-byte aligned).
+int64_t PreparedRowBytes(int64_t n) { return (n * 4 + 63) / 64 * 64; }
+
+void PrepareF16(int64_t n, const void* a, void* prepared) {
+  const auto* h = static_cast<const uint16_t*>(a);
+  auto* out = static_cast<float*>(prepared);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    _mm512_store_ps(out + i,
+                    _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + i))));
+  }
+  for (; i < n; ++i) out[i] = _cvtsh_ss(h[i]);
+}
+
+void PrepareF32(int64_t n, const void* a, void* prepared) {
+  std::memcpy(prepared, a, static_cast<size_t>(n) * 4);
+}
+
+[[gnu::always_inline]] inline __m512 Load16(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+[[gnu::always_inline]] inline __m512 Load16(const float* p) { return _mm512_loadu_ps(p); }
+inline float ToFloat(uint16_t h) { return _cvtsh_ss(h); }
+inline float ToFloat(float f) { return f; }
+
+// parity::Hsum16 of one register: t[i] = v[i + 8] + v[i], r[i] = t[i + 4] + t[i], then
+// (r0 + r2) + (r1 + r3).
+float Hsum16(__m512 v) {
+  const __m256 t = _mm256_add_ps(_mm512_extractf32x8_ps(v, 1), _mm512_castps512_ps256(v));
+  __m128 r = _mm_add_ps(_mm256_extractf128_ps(t, 1), _mm256_castps256_ps128(t));
+  r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+  r = _mm_add_ss(r, _mm_movehdup_ps(r));
+  return _mm_cvtss_f32(r);
+}
+
+// ---- tinyBLAS order: y = Hsum16 of one accumulator, acc = fma(w, a, acc) per 16 elements ----
+
+constexpr int kTinyRows = 4;    // rows of a tile (their converted chunks stay in registers)
+constexpr int kTinyTokens = 6;  // tokens of a tile: 24 accumulators
+
+// NR rows x NT tokens; w_stride in elements, a_stride in floats, n % 16 == 0.
+template <class W, int NR, int NT>
+void TinyTile(int64_t n, const W* w, int64_t w_stride, const float* a, int64_t a_stride, float* y,
+              int64_t y_stride) {
+  __m512 acc[NT][NR];
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) {
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; ++r) acc[t][r] = _mm512_setzero_ps();
+  }
+  for (int64_t i = 0; i < n; i += 16) {
+    __m512 wv[NR];
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; ++r) wv[r] = Load16(w + r * w_stride + i);
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) {
+      const __m512 v = _mm512_load_ps(a + t * a_stride + i);
+#pragma GCC unroll 4
+      for (int r = 0; r < NR; ++r) acc[t][r] = _mm512_fmadd_ps(wv[r], v, acc[t][r]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) {
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; ++r) y[t * y_stride + r] = Hsum16(acc[t][r]);
+  }
+}
+
+template <class W>
+using TinyFn = void (*)(int64_t, const W*, int64_t, const float*, int64_t, float*, int64_t);
+
+template <class W, int NR>
+constexpr TinyFn<W> kTinyByTokens[kTinyTokens] = {TinyTile<W, NR, 1>, TinyTile<W, NR, 2>,
+                                                  TinyTile<W, NR, 3>, TinyTile<W, NR, 4>,
+                                                  TinyTile<W, NR, 5>, TinyTile<W, NR, 6>};
+
+template <class W>
+void RunTiny(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* prepared,
+             int64_t n_tokens, float* y, int64_t y_stride) {
+  static constexpr const TinyFn<W>* kTiles[kTinyRows] = {kTinyByTokens<W, 1>, kTinyByTokens<W, 2>,
+                                                         kTinyByTokens<W, 3>, kTinyByTokens<W, 4>};
+  const int64_t w_stride = w_row_bytes / static_cast<int64_t>(sizeof(W));
+  const int64_t a_stride = PreparedRowBytes(n) / 4;
+  const auto* wt = static_cast<const W*>(w);
+  const auto* at = static_cast<const float*>(prepared);
+  // Token tiles outside: a tile's activations (NT rows) stay in cache for all the rows.
+  for (int64_t t0 = 0; t0 < n_tokens; t0 += kTinyTokens) {
+    const int64_t nt = n_tokens - t0 < kTinyTokens ? n_tokens - t0 : kTinyTokens;
+    for (int64_t r0 = 0; r0 < rows; r0 += kTinyRows) {
+      const int64_t nr = rows - r0 < kTinyRows ? rows - r0 : kTinyRows;
+      kTiles[nr - 1][nt - 1](n, wt + r0 * w_stride, w_stride, at + t0 * a_stride, a_stride,
+                             y + t0 * y_stride + r0, y_stride);
+    }
+  }
+}
+
+// ---- vec_dot order: accumulator k takes elements 16k.. of every 64-element step; folded
+// (s0 + s2) + (s1 + s3), Hsum16, then the rest one by one (in double for F16) ----
+
+constexpr int kVecRows = 4;  // rows read at once: 16 independent accumulators
+
+template <class W, int NR>
+void VecRows(int64_t n, const W* w, int64_t w_stride, const float* a, float* y) {
+  const int64_t np = n & ~int64_t{63};
+  __m512 acc[NR][4];
+#pragma GCC unroll 4
+  for (int r = 0; r < NR; ++r) {
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) acc[r][k] = _mm512_setzero_ps();
+  }
+  for (int64_t i = 0; i < np; i += 64) {
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      const __m512 v = _mm512_load_ps(a + i + 16 * k);
+#pragma GCC unroll 4
+      for (int r = 0; r < NR; ++r)
+        acc[r][k] = _mm512_fmadd_ps(Load16(w + r * w_stride + i + 16 * k), v, acc[r][k]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < NR; ++r) {
+    const float s = Hsum16(
+        _mm512_add_ps(_mm512_add_ps(acc[r][0], acc[r][2]), _mm512_add_ps(acc[r][1], acc[r][3])));
+    const W* row = w + r * w_stride;
+    if constexpr (sizeof(W) == 2) {
+      double sum = s;
+      for (int64_t k = np; k < n; ++k) sum += static_cast<double>(ToFloat(row[k]) * a[k]);
+      y[r] = static_cast<float>(sum);
+    } else {
+      float sum = s;
+      for (int64_t k = np; k < n; ++k) sum = std::fma(ToFloat(row[k]), a[k], sum);
+      y[r] = sum;
+    }
+  }
+}
+
+template <class W>
+void RunVec(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* prepared,
+            int64_t n_tokens, float* y, int64_t y_stride) {
+  using Fn = void (*)(int64_t, const W*, int64_t, const float*, float*);
+  static constexpr Fn kByRows[kVecRows] = {VecRows<W, 1>, VecRows<W, 2>, VecRows<W, 3>,
+                                           VecRows<W, 4>};
+  const int64_t w_stride = w_row_bytes / static_cast<int64_t>(sizeof(W));
+  const int64_t a_stride = PreparedRowBytes(n) / 4;
+  const auto* wt = static_cast<const W*>(w);
+  const auto* at = static_cast<const float*>(prepared);
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    for (int64_t r0 = 0; r0 < rows; r0 += kVecRows) {
+      const int64_t nr = rows - r0 < kVecRows ? rows - r0 : kVecRows;
+      kByRows[nr - 1](n, wt + r0 * w_stride, w_stride, at + t * a_stride, y + t * y_stride + r0);
+    }
+  }
+}
+
+}  // namespace
+
+const parity::QuantGemm kGemmF16Tiny = {PreparedRowBytes, PrepareF16, RunTiny<uint16_t>};
+const parity::QuantGemm kGemmF16Vec = {PreparedRowBytes, PrepareF16, RunVec<uint16_t>};
+const parity::QuantGemm kGemmF32Tiny = {PreparedRowBytes, PrepareF32, RunTiny<float>};
+const parity::QuantGemm kGemmF32Vec = {PreparedRowBytes, PrepareF32, RunVec<float>};
+
+}  // namespace r1d::kernels::avx512

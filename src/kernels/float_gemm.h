@@ -1,0 +1,30 @@
+#pragma once
+// Blocked products of float weights (F16, F32) for the dense matrix products, in the order
+// llama.cpp's CPU backend computes each output (parity/cpu_reference_order.h): tinyBLAS
+// (one 16-lane accumulator per output) for batches where llama.cpp hands the product to it,
+// vec_dot (four 16-lane accumulators over 64-element steps) otherwise. Every output has the
+// bits of the per-row dot product; the speed comes from register tiles that share each
+// weight load and conversion between tokens, and each activation load between rows, not
+// from any reordering. Activations arrive in the weight's vec-dot type (F16 weights take
+// F16-rounded activations, as llama.cpp converts them) and are prepared as F32 once.
+#include <cstdint>
+
+#include "kernels/parity/quant_gemm.h"
+#include "tensor/dtype.h"
+
+namespace r1d::kernels {
+
+// The product for weights of `type` in tinyBLAS order (`tiny`) or vec_dot order on this CPU,
+// or nullptr (no such product: the per-row dots apply). The tinyBLAS product needs rows whose
+// length is a multiple of 16.
+const parity::QuantGemm* GetFloatGemm(tensor::DType type, bool tiny);
+
+namespace avx512 {
+// AVX-512 F (float_gemm_avx512.cc).
+extern const parity::QuantGemm kGemmF16Tiny;
+extern const parity::QuantGemm kGemmF16Vec;
+extern const parity::QuantGemm kGemmF32Tiny;
+extern const parity::QuantGemm kGemmF32Vec;
+}  // namespace avx512
+
+}  // namespace r1d::kernels
