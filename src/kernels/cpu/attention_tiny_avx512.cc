@@ -8,24 +8,11 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
+#include "kernels/cpu/avx512_helpers_inl.h"
 #include "kernels/cpu/cpu_kernels.h"
 
 namespace r1d::kernels::avx512 {
 namespace {
-
-__m512 LoadF16(const uint16_t* p) {
-  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-}
-
-// parity::Hsum16 of one register: t[i] = v[i + 8] + v[i], r[i] = t[i + 4] + t[i], then
-// (r0 + r2) + (r1 + r3).
-float Hsum16(__m512 v) {
-  const __m256 t = _mm256_add_ps(_mm512_extractf32x8_ps(v, 1), _mm512_castps512_ps256(v));
-  __m128 r = _mm_add_ps(_mm256_extractf128_ps(t, 1), _mm256_castps256_ps128(t));
-  r = _mm_add_ps(r, _mm_movehl_ps(r, r));
-  r = _mm_add_ss(r, _mm_movehdup_ps(r));
-  return _mm_cvtss_f32(r);
-}
 
 // NV vectors x NR rows (rows r .. r + NR): NV * NR accumulators in registers; each step converts
 // NR row chunks and NV vector chunks once for NV * NR fused multiply-adds. From element `full`

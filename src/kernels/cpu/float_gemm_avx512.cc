@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/cpu/avx512_helpers_inl.h"
 #include "kernels/float_gemm.h"
 
 namespace r1d::kernels::avx512 {
@@ -39,22 +40,10 @@ void PrepareF32(int64_t n, const void* a, void* prepared) {
   std::memcpy(prepared, a, static_cast<size_t>(n) * 4);
 }
 
-[[gnu::always_inline]] inline __m512 Load16(const uint16_t* p) {
-  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-}
+[[gnu::always_inline]] inline __m512 Load16(const uint16_t* p) { return LoadF16(p); }
 [[gnu::always_inline]] inline __m512 Load16(const float* p) { return _mm512_loadu_ps(p); }
 inline float ToFloat(uint16_t h) { return _cvtsh_ss(h); }
 inline float ToFloat(float f) { return f; }
-
-// parity::Hsum16 of one register: t[i] = v[i + 8] + v[i], r[i] = t[i + 4] + t[i], then
-// (r0 + r2) + (r1 + r3).
-float Hsum16(__m512 v) {
-  const __m256 t = _mm256_add_ps(_mm512_extractf32x8_ps(v, 1), _mm512_castps512_ps256(v));
-  __m128 r = _mm_add_ps(_mm256_extractf128_ps(t, 1), _mm256_castps256_ps128(t));
-  r = _mm_add_ps(r, _mm_movehl_ps(r, r));
-  r = _mm_add_ss(r, _mm_movehdup_ps(r));
-  return _mm_cvtss_f32(r);
-}
 
 // ---- tinyBLAS order: y = Hsum16 of one accumulator, acc = fma(w, a, acc) per 16 elements ----
 
