@@ -1,5 +1,6 @@
 #pragma once
-// Blocked products of float weights (F16, F32) for the dense matrix products, in the order
+// Blocked products of float weights (F16, F32; BF16 where the CPU has AVX512_BF16) for the
+// dense matrix products, in the order
 // llama.cpp's CPU backend computes each output (parity/cpu_reference_order.h): tinyBLAS
 // (one 16-lane accumulator per output) for batches where llama.cpp hands the product to it,
 // vec_dot (four 16-lane accumulators over 64-element steps) otherwise. Every output has the
@@ -16,8 +17,12 @@ namespace r1d::kernels {
 
 // The product for weights of `type` in tinyBLAS order (`tiny`) or vec_dot order on this CPU,
 // or nullptr (no such product: the per-row dots apply). The tinyBLAS product needs rows whose
-// length is a multiple of 16.
+// length is a multiple of TinyBlasStep(type).
 const parity::QuantGemm* GetFloatGemm(tensor::DType type, bool tiny);
+
+// Elements per tinyBLAS step for weights of `type` on this CPU: 32 for BF16 (vdpbf16ps), 16
+// for the others (one 16-lane register).
+int64_t TinyBlasStep(tensor::DType type);
 
 namespace avx512 {
 // AVX-512 F (float_gemm_avx512.cc).
@@ -25,6 +30,9 @@ extern const parity::QuantGemm kGemmF16Tiny;
 extern const parity::QuantGemm kGemmF16Vec;
 extern const parity::QuantGemm kGemmF32Tiny;
 extern const parity::QuantGemm kGemmF32Vec;
+// AVX-512 F + BF16.
+extern const parity::QuantGemm kGemmBF16Tiny;
+extern const parity::QuantGemm kGemmBF16Vec;
 }  // namespace avx512
 
 }  // namespace r1d::kernels

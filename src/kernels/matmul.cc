@@ -40,12 +40,12 @@ float F32Tiny(int64_t n, const void* w, const void* a) {
   return parity::TinyBlasDotF32(static_cast<const float*>(w), static_cast<const float*>(a), n);
 }
 
-// llama.cpp hands batches of 2+ tokens of F32/F16 weights to tinyBLAS when its tiling applies
-// (k a multiple of the 16-lane vector, rows a multiple of 4); otherwise, and for single
-// tokens, it uses the per-row vec_dot kernels. The quantized types handled here have the same
-// order on both paths.
+// llama.cpp hands batches of 2+ tokens of F32/F16 (and, built for AVX512_BF16, BF16) weights
+// to tinyBLAS when its tiling applies (k a multiple of its step, rows a multiple of 4);
+// otherwise, and for single tokens, it uses the per-row vec_dot kernels. The quantized types
+// handled here have the same order on both paths.
 bool TakesTinyBlas(const WeightView& w, int64_t n_tokens) {
-  return n_tokens >= 2 && w.n_in % 16 == 0 && w.n_out % 4 == 0;
+  return n_tokens >= 2 && w.n_in % TinyBlasStep(w.type) == 0 && w.n_out % 4 == 0;
 }
 
 RowDot ChooseRowDot(const WeightView& w, int64_t n_tokens) {
@@ -83,6 +83,11 @@ const parity::QuantGemm* ChooseGemm(const WeightView& w, int64_t n_tokens) {
 const parity::QuantGemm* ChooseDenseGemm(const WeightView& w, int64_t n_tokens) {
   if (w.type == DType::kF16 || w.type == DType::kF32) {
     return GetFloatGemm(w.type, TakesTinyBlas(w, n_tokens));
+  }
+  if (w.type == DType::kBF16) {
+    if (const parity::QuantGemm* gemm = GetFloatGemm(w.type, TakesTinyBlas(w, n_tokens))) {
+      return gemm;
+    }
   }
   return ChooseGemm(w, n_tokens);
 }

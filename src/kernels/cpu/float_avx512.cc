@@ -1,6 +1,9 @@
 // AVX-512 kernels of the plain float types. Dot products keep four 16-lane accumulators and
 // finish with a masked load instead of a scalar tail. BF16 has a second dot product using
-// vdpbf16ps (AVX512_BF16), installed only when the CPU has it.
+// vdpbf16ps (AVX512_BF16) in llama.cpp's order for such CPUs, installed only when the CPU has it.
+#include <cstring>
+
+#include "kernels/cpu/avx512_helpers_inl.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/x86_helpers_inl.h"
 
@@ -8,6 +11,13 @@ namespace r1d::kernels::avx512 {
 namespace {
 
 __mmask16 TailMask16(int64_t left) { return static_cast<__mmask16>((1u << left) - 1); }
+
+float Bf16Bits(uint16_t h) {
+  const uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
 
 __m512 LoadF32(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
 __m512 LoadF16(const uint16_t* p, __mmask16 m) {
@@ -67,29 +77,23 @@ float VecDotBF16(int64_t n, const void* w, const void* a) {
                                      static_cast<const uint16_t*>(a));
 }
 
-// vdpbf16ps: 32 bf16 pairs per instruction, products summed pairwise into fp32 lanes.
+// vdpbf16ps: 32 bf16 pairs per instruction, products summed pairwise into fp32 lanes. The
+// order of ggml_vec_dot_bf16 built for AVX512_BF16 (parity::VecDotBF16Dp): two accumulators
+// over 64-element steps, each tree-summed into a double, then the rest one by one in double.
 float VecDotBF16Bf16(int64_t n, const void* w, const void* a) {
   const uint16_t* x = static_cast<const uint16_t*>(w);
   const uint16_t* y = static_cast<const uint16_t*>(a);
-  auto load = [](const uint16_t* p, __mmask32 m) {
-    return reinterpret_cast<__m512bh>(_mm512_maskz_loadu_epi16(m, p));
-  };
-  constexpr __mmask32 kAll = 0xFFFFFFFFu;
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  __m512 acc2 = _mm512_setzero_ps(), acc3 = _mm512_setzero_ps();
+  auto load = [](const uint16_t* p) { return reinterpret_cast<__m512bh>(_mm512_loadu_si512(p)); };
+  __m512 c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps();
   int64_t i = 0;
-  for (; i + 128 <= n; i += 128) {
-    acc0 = _mm512_dpbf16_ps(acc0, load(x + i, kAll), load(y + i, kAll));
-    acc1 = _mm512_dpbf16_ps(acc1, load(x + i + 32, kAll), load(y + i + 32, kAll));
-    acc2 = _mm512_dpbf16_ps(acc2, load(x + i + 64, kAll), load(y + i + 64, kAll));
-    acc3 = _mm512_dpbf16_ps(acc3, load(x + i + 96, kAll), load(y + i + 96, kAll));
+  for (; i + 64 <= n; i += 64) {
+    c1 = _mm512_dpbf16_ps(c1, load(x + i), load(y + i));
+    c2 = _mm512_dpbf16_ps(c2, load(x + i + 32), load(y + i + 32));
   }
-  for (; i + 32 <= n; i += 32) acc0 = _mm512_dpbf16_ps(acc0, load(x + i, kAll), load(y + i, kAll));
-  if (i < n) {
-    const __mmask32 m = static_cast<__mmask32>((1ull << (n - i)) - 1);
-    acc1 = _mm512_dpbf16_ps(acc1, load(x + i, m), load(y + i, m));
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
+  double sum = static_cast<double>(Hsum16(c1));
+  sum += static_cast<double>(Hsum16(c2));
+  for (; i < n; ++i) sum += static_cast<double>(Bf16Bits(x[i]) * Bf16Bits(y[i]));
+  return static_cast<float>(sum);
 }
 
 void QuantizeRowF16(const float* src, void* dst, int64_t n) {

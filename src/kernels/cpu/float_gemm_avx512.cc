@@ -1,7 +1,7 @@
-// AVX-512 versions of the float-weight products of kernels/float_gemm.h. One zmm register is
-// one of the reference's 16-lane accumulators, so each output keeps exactly its lanes and
-// operation order (a fused multiply-add per lane and step, then the same fold and tree sum).
-// What the tiles share: a weight row's loaded and converted chunk between the tile's tokens,
+// AVX-512 versions of the float-weight products of kernels/float_gemm.h (BF16: AVX512_BF16). One
+// zmm register is one of the reference's 16-lane accumulators, so each output keeps exactly its
+// lanes and operation order (a fused multiply-add per lane and step, then the same fold and tree
+// sum). What the tiles share: a weight row's loaded and converted chunk between the tile's tokens,
 // an activation chunk between its rows.
 #include <immintrin.h>
 
@@ -43,6 +43,12 @@ void PrepareF32(int64_t n, const void* a, void* prepared) {
 [[gnu::always_inline]] inline __m512 Load16(const uint16_t* p) { return LoadF16(p); }
 [[gnu::always_inline]] inline __m512 Load16(const float* p) { return _mm512_loadu_ps(p); }
 inline float ToFloat(uint16_t h) { return _cvtsh_ss(h); }
+inline float Bf16ToFloat(uint16_t h) {
+  const uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
 inline float ToFloat(float f) { return f; }
 
 // ---- tinyBLAS order: y = Hsum16 of one accumulator, acc = fma(w, a, acc) per 16 elements ----
@@ -109,7 +115,12 @@ void RunTiny(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const 
 // ---- vec_dot order: accumulator k takes elements 16k.. of every 64-element step; folded
 // (s0 + s2) + (s1 + s3), Hsum16, then the rest one by one (in double for F16) ----
 
-constexpr int kVecRows = 4;  // rows read at once: 16 independent accumulators
+constexpr int kVecRows = 4;  // the most rows read at once: 16 independent accumulators
+
+// Rows read at once. One token (decode) streams the rows one after another: 4 rows read side
+// by side (4 streams 1 row apart) decoded the 1.5B F16 and BF16 files ~20% slower on a Zen 4
+// VM (bench/RESULTS.md, 2026-12-08). Several tokens share each activation load between 4 rows.
+inline int64_t VecRowsAtOnce(int64_t n_tokens) { return n_tokens == 1 ? 1 : kVecRows; }
 
 template <class W, int NR>
 void VecRows(int64_t n, const W* w, int64_t w_stride, const float* a, float* y) {
@@ -156,9 +167,125 @@ void RunVec(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const v
   const int64_t a_stride = PreparedRowBytes(n) / 4;
   const auto* wt = static_cast<const W*>(w);
   const auto* at = static_cast<const float*>(prepared);
+  const int64_t step = VecRowsAtOnce(n_tokens);
   for (int64_t t = 0; t < n_tokens; ++t) {
-    for (int64_t r0 = 0; r0 < rows; r0 += kVecRows) {
-      const int64_t nr = rows - r0 < kVecRows ? rows - r0 : kVecRows;
+    for (int64_t r0 = 0; r0 < rows; r0 += step) {
+      const int64_t nr = rows - r0 < step ? rows - r0 : step;
+      kByRows[nr - 1](n, wt + r0 * w_stride, w_stride, at + t * a_stride, y + t * y_stride + r0);
+    }
+  }
+}
+
+// ---- BF16 weights, on CPUs with AVX512_BF16: vdpbf16ps on 32-element steps, as llama.cpp's
+// build for such CPUs (parity::VecDotBF16Dp, TinyBlasDotBF16Dp). Activations stay BF16 (as
+// llama.cpp converts them), rows padded to 64 bytes. ----
+
+int64_t PreparedRowBytesBf16(int64_t n) { return (n * 2 + 63) / 64 * 64; }
+
+void PrepareBf16(int64_t n, const void* a, void* prepared) {
+  std::memcpy(prepared, a, static_cast<size_t>(n) * 2);
+}
+
+[[gnu::always_inline]] inline __m512bh LoadBf16x32(const uint16_t* p) {
+  return reinterpret_cast<__m512bh>(_mm512_loadu_si512(p));
+}
+
+// tinyBLAS order: NR rows x NT tokens, one accumulator per output, n % 32 == 0.
+template <int NR, int NT>
+void TinyTileBf16(int64_t n, const uint16_t* w, int64_t w_stride, const uint16_t* a,
+                  int64_t a_stride, float* y, int64_t y_stride) {
+  __m512 acc[NT][NR];
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) {
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; ++r) acc[t][r] = _mm512_setzero_ps();
+  }
+  for (int64_t i = 0; i < n; i += 32) {
+    __m512bh wv[NR];
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; ++r) wv[r] = LoadBf16x32(w + r * w_stride + i);
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) {
+      const __m512bh v = LoadBf16x32(a + t * a_stride + i);
+#pragma GCC unroll 4
+      for (int r = 0; r < NR; ++r) acc[t][r] = _mm512_dpbf16_ps(acc[t][r], wv[r], v);
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) {
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; ++r) y[t * y_stride + r] = Hsum16(acc[t][r]);
+  }
+}
+
+using TinyBf16Fn = void (*)(int64_t, const uint16_t*, int64_t, const uint16_t*, int64_t, float*,
+                            int64_t);
+
+template <int NR>
+constexpr TinyBf16Fn kTinyBf16ByTokens[kTinyTokens] = {TinyTileBf16<NR, 1>, TinyTileBf16<NR, 2>,
+                                                       TinyTileBf16<NR, 3>, TinyTileBf16<NR, 4>,
+                                                       TinyTileBf16<NR, 5>, TinyTileBf16<NR, 6>};
+
+void RunTinyBf16(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* prepared,
+                 int64_t n_tokens, float* y, int64_t y_stride) {
+  static constexpr const TinyBf16Fn* kTiles[kTinyRows] = {
+      kTinyBf16ByTokens<1>, kTinyBf16ByTokens<2>, kTinyBf16ByTokens<3>, kTinyBf16ByTokens<4>};
+  const int64_t w_stride = w_row_bytes / 2;
+  const int64_t a_stride = PreparedRowBytesBf16(n) / 2;
+  const auto* wt = static_cast<const uint16_t*>(w);
+  const auto* at = static_cast<const uint16_t*>(prepared);
+  for (int64_t t0 = 0; t0 < n_tokens; t0 += kTinyTokens) {
+    const int64_t nt = n_tokens - t0 < kTinyTokens ? n_tokens - t0 : kTinyTokens;
+    for (int64_t r0 = 0; r0 < rows; r0 += kTinyRows) {
+      const int64_t nr = rows - r0 < kTinyRows ? rows - r0 : kTinyRows;
+      kTiles[nr - 1][nt - 1](n, wt + r0 * w_stride, w_stride, at + t0 * a_stride, a_stride,
+                             y + t0 * y_stride + r0, y_stride);
+    }
+  }
+}
+
+// vec_dot order: accumulator k takes elements 32k.. of every 64-element step; each is
+// tree-summed and added in double, then the rest one by one in double.
+template <int NR>
+void VecRowsBf16(int64_t n, const uint16_t* w, int64_t w_stride, const uint16_t* a, float* y) {
+  const int64_t np = n & ~int64_t{63};
+  __m512 acc[NR][2];
+#pragma GCC unroll 4
+  for (int r = 0; r < NR; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < np; i += 64) {
+#pragma GCC unroll 2
+    for (int k = 0; k < 2; ++k) {
+      const __m512bh v = LoadBf16x32(a + i + 32 * k);
+#pragma GCC unroll 4
+      for (int r = 0; r < NR; ++r)
+        acc[r][k] = _mm512_dpbf16_ps(acc[r][k], LoadBf16x32(w + r * w_stride + i + 32 * k), v);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < NR; ++r) {
+    double sum = static_cast<double>(Hsum16(acc[r][0]));
+    sum += static_cast<double>(Hsum16(acc[r][1]));
+    const uint16_t* row = w + r * w_stride;
+    for (int64_t k = np; k < n; ++k) {
+      sum += static_cast<double>(Bf16ToFloat(row[k]) * Bf16ToFloat(a[k]));
+    }
+    y[r] = static_cast<float>(sum);
+  }
+}
+
+void RunVecBf16(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* prepared,
+                int64_t n_tokens, float* y, int64_t y_stride) {
+  using Fn = void (*)(int64_t, const uint16_t*, int64_t, const uint16_t*, float*);
+  static constexpr Fn kByRows[kVecRows] = {VecRowsBf16<1>, VecRowsBf16<2>, VecRowsBf16<3>,
+                                           VecRowsBf16<4>};
+  const int64_t w_stride = w_row_bytes / 2;
+  const int64_t a_stride = PreparedRowBytesBf16(n) / 2;
+  const auto* wt = static_cast<const uint16_t*>(w);
+  const auto* at = static_cast<const uint16_t*>(prepared);
+  const int64_t step = VecRowsAtOnce(n_tokens);
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    for (int64_t r0 = 0; r0 < rows; r0 += step) {
+      const int64_t nr = rows - r0 < step ? rows - r0 : step;
       kByRows[nr - 1](n, wt + r0 * w_stride, w_stride, at + t * a_stride, y + t * y_stride + r0);
     }
   }
@@ -166,6 +293,8 @@ void RunVec(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const v
 
 }  // namespace
 
+const parity::QuantGemm kGemmBF16Tiny = {PreparedRowBytesBf16, PrepareBf16, RunTinyBf16};
+const parity::QuantGemm kGemmBF16Vec = {PreparedRowBytesBf16, PrepareBf16, RunVecBf16};
 const parity::QuantGemm kGemmF16Tiny = {PreparedRowBytes, PrepareF16, RunTiny<uint16_t>};
 const parity::QuantGemm kGemmF16Vec = {PreparedRowBytes, PrepareF16, RunVec<uint16_t>};
 const parity::QuantGemm kGemmF32Tiny = {PreparedRowBytes, PrepareF32, RunTiny<float>};

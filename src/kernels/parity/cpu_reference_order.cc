@@ -260,6 +260,41 @@ float Hsum16(const float* v) {
 }
 
 namespace {
+// One vdpbf16ps step of lane j: acc + x[1] * y[1], then + x[0] * y[0] (each product exact).
+float Bf16ToFloatDaz(uint16_t h) {
+  const float v = Bf16ToFp32(h);
+  return (h & 0x7F80u) == 0 ? std::copysign(0.0f, v) : v;
+}
+float DpBf16Lane(float acc, const uint16_t* x, const uint16_t* y) {
+  acc = acc + Bf16ToFloatDaz(x[1]) * Bf16ToFloatDaz(y[1]);
+  return acc + Bf16ToFloatDaz(x[0]) * Bf16ToFloatDaz(y[0]);
+}
+// Accumulator `acc` (16 lanes) over the 32 elements at x, y.
+void DpBf16Step(float* acc, const uint16_t* x, const uint16_t* y) {
+  for (int j = 0; j < 16; ++j) acc[j] = DpBf16Lane(acc[j], x + 2 * j, y + 2 * j);
+}
+}  // namespace
+
+float VecDotBF16Dp(const uint16_t* x, const uint16_t* y, int64_t n) {
+  float c1[16] = {}, c2[16] = {};
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    DpBf16Step(c1, x + i, y + i);
+    DpBf16Step(c2, x + i + 32, y + i + 32);
+  }
+  double sum = static_cast<double>(Hsum16(c1));
+  sum += static_cast<double>(Hsum16(c2));
+  for (; i < n; ++i) sum += static_cast<double>(Bf16ToFp32(x[i]) * Bf16ToFp32(y[i]));
+  return static_cast<float>(sum);
+}
+
+float TinyBlasDotBF16Dp(const uint16_t* x, const uint16_t* y, int64_t n) {
+  float acc[16] = {};
+  for (int64_t i = 0; i < n; i += 32) DpBf16Step(acc, x + i, y + i);
+  return Hsum16(acc);
+}
+
+namespace {
 template <class T, class Acc, class Conv>
 float VecDotFloat(const T* x, const T* y, int64_t n, Conv conv) {
   float sum[4][16] = {};

@@ -39,6 +39,18 @@ float VecDotF32(const float* x, const float* y, int64_t n);
 float TinyBlasDotF16(const uint16_t* x, const uint16_t* y, int64_t n);
 float TinyBlasDotF32(const float* x, const float* y, int64_t n);
 
+// BF16 as llama.cpp built for AVX512_BF16 computes it (the ggml and tinyBLAS paths that use
+// vdpbf16ps): lane j of a 16-lane accumulator takes, per 32-element step, the products of
+// elements 2j + 1 and then 2j, each added with its own rounding (a product of two bf16 values
+// is exact in fp32), bf16 subnormals read as zero. Emulated here for finite values whose
+// products and sums stay in the normal fp32 range; the instruction's own handling of overflow
+// and of results below that range (flushed) is not modelled.
+// ggml_vec_dot_bf16: 2 accumulators over steps of 64 elements, each tree-summed and added in
+// double, then the rest (n % 64) one by one in double.
+float VecDotBF16Dp(const uint16_t* x, const uint16_t* y, int64_t n);
+// tinyBLAS: one accumulator over steps of 32 elements, then a 16-lane tree sum. n % 32 == 0.
+float TinyBlasDotBF16Dp(const uint16_t* x, const uint16_t* y, int64_t n);
+
 // Pairwise sum of 8 / 16 lanes as the x86 horizontal adds do it.
 float Hsum8(const float* v);
 float Hsum16(const float* v);
