@@ -40,6 +40,18 @@ void PrepareF32(int64_t n, const void* a, void* prepared) {
   std::memcpy(prepared, a, static_cast<size_t>(n) * 4);
 }
 
+// BF16 weights (CPUs with AVX512_BF16 only): the activations stay BF16, as llama.cpp converts
+// them, each row padded to 64 bytes.
+int64_t PreparedRowBytesBf16(int64_t n) { return (n * 2 + 63) / 64 * 64; }
+
+void PrepareBf16(int64_t n, const void* a, void* prepared) {
+  std::memcpy(prepared, a, static_cast<size_t>(n) * 2);
+}
+
+[[gnu::always_inline]] inline __m512bh LoadBf16x32(const uint16_t* p) {
+  return reinterpret_cast<__m512bh>(_mm512_loadu_si512(p));
+}
+
 [[gnu::always_inline]] inline __m512 Load16(const uint16_t* p) { return LoadF16(p); }
 [[gnu::always_inline]] inline __m512 Load16(const float* p) { return _mm512_loadu_ps(p); }
 inline float ToFloat(uint16_t h) { return _cvtsh_ss(h); }
@@ -51,30 +63,57 @@ inline float Bf16ToFloat(uint16_t h) {
 }
 inline float ToFloat(float f) { return f; }
 
-// ---- tinyBLAS order: y = Hsum16 of one accumulator, acc = fma(w, a, acc) per 16 elements ----
+// ---- tinyBLAS order: y = Hsum16 of one accumulator, one multiply-add step per kStep elements
+// (F16/F32: an FMA per 16; BF16: a vdpbf16ps per 32) ----
 
 constexpr int kTinyRows = 4;    // rows of a tile (their converted chunks stay in registers)
 constexpr int kTinyTokens = 6;  // tokens of a tile: 24 accumulators
 
-// NR rows x NT tokens; w_stride in elements, a_stride in floats, n % 16 == 0.
-template <class W, int NR, int NT>
-void TinyTile(int64_t n, const W* w, int64_t w_stride, const float* a, int64_t a_stride, float* y,
-              int64_t y_stride) {
+// The tinyBLAS step of each weight type: how its weight and prepared-activation chunks load,
+// and the multiply-add of one chunk into a 16-lane accumulator.
+template <class W>
+struct FmaStep {  // F16 or F32 weights, F32 activations
+  using Weight = W;
+  using Act = float;
+  using Chunk = __m512;
+  static constexpr int kStep = 16;
+  [[gnu::always_inline]] static Chunk LoadWeights(const W* p) { return Load16(p); }
+  [[gnu::always_inline]] static Chunk LoadActs(const float* p) { return _mm512_load_ps(p); }
+  [[gnu::always_inline]] static __m512 Madd(__m512 acc, Chunk w, Chunk a) {
+    return _mm512_fmadd_ps(w, a, acc);
+  }
+};
+struct Bf16Step {  // BF16 weights and activations (AVX512_BF16)
+  using Weight = uint16_t;
+  using Act = uint16_t;
+  using Chunk = __m512bh;
+  static constexpr int kStep = 32;
+  [[gnu::always_inline]] static Chunk LoadWeights(const uint16_t* p) { return LoadBf16x32(p); }
+  [[gnu::always_inline]] static Chunk LoadActs(const uint16_t* p) { return LoadBf16x32(p); }
+  [[gnu::always_inline]] static __m512 Madd(__m512 acc, Chunk w, Chunk a) {
+    return _mm512_dpbf16_ps(acc, w, a);
+  }
+};
+
+// NR rows x NT tokens; strides in elements, n % kStep == 0.
+template <class S, int NR, int NT>
+void TinyTile(int64_t n, const typename S::Weight* w, int64_t w_stride, const typename S::Act* a,
+              int64_t a_stride, float* y, int64_t y_stride) {
   __m512 acc[NT][NR];
 #pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) {
 #pragma GCC unroll 4
     for (int r = 0; r < NR; ++r) acc[t][r] = _mm512_setzero_ps();
   }
-  for (int64_t i = 0; i < n; i += 16) {
-    __m512 wv[NR];
+  for (int64_t i = 0; i < n; i += S::kStep) {
+    typename S::Chunk wv[NR];
 #pragma GCC unroll 4
-    for (int r = 0; r < NR; ++r) wv[r] = Load16(w + r * w_stride + i);
+    for (int r = 0; r < NR; ++r) wv[r] = S::LoadWeights(w + r * w_stride + i);
 #pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) {
-      const __m512 v = _mm512_load_ps(a + t * a_stride + i);
+      const typename S::Chunk v = S::LoadActs(a + t * a_stride + i);
 #pragma GCC unroll 4
-      for (int r = 0; r < NR; ++r) acc[t][r] = _mm512_fmadd_ps(wv[r], v, acc[t][r]);
+      for (int r = 0; r < NR; ++r) acc[t][r] = S::Madd(acc[t][r], wv[r], v);
     }
   }
 #pragma GCC unroll 8
@@ -84,23 +123,27 @@ void TinyTile(int64_t n, const W* w, int64_t w_stride, const float* a, int64_t a
   }
 }
 
-template <class W>
-using TinyFn = void (*)(int64_t, const W*, int64_t, const float*, int64_t, float*, int64_t);
+template <class S>
+using TinyFn = void (*)(int64_t, const typename S::Weight*, int64_t, const typename S::Act*,
+                        int64_t, float*, int64_t);
 
-template <class W, int NR>
-constexpr TinyFn<W> kTinyByTokens[kTinyTokens] = {TinyTile<W, NR, 1>, TinyTile<W, NR, 2>,
-                                                  TinyTile<W, NR, 3>, TinyTile<W, NR, 4>,
-                                                  TinyTile<W, NR, 5>, TinyTile<W, NR, 6>};
+template <class S, int NR>
+constexpr TinyFn<S> kTinyByTokens[kTinyTokens] = {TinyTile<S, NR, 1>, TinyTile<S, NR, 2>,
+                                                  TinyTile<S, NR, 3>, TinyTile<S, NR, 4>,
+                                                  TinyTile<S, NR, 5>, TinyTile<S, NR, 6>};
 
-template <class W>
+// ActRowBytes: the prepared activation row (PreparedRowBytes or PreparedRowBytesBf16).
+template <class S, int64_t (*ActRowBytes)(int64_t)>
 void RunTiny(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* prepared,
              int64_t n_tokens, float* y, int64_t y_stride) {
-  static constexpr const TinyFn<W>* kTiles[kTinyRows] = {kTinyByTokens<W, 1>, kTinyByTokens<W, 2>,
-                                                         kTinyByTokens<W, 3>, kTinyByTokens<W, 4>};
+  static constexpr const TinyFn<S>* kTiles[kTinyRows] = {kTinyByTokens<S, 1>, kTinyByTokens<S, 2>,
+                                                         kTinyByTokens<S, 3>, kTinyByTokens<S, 4>};
+  using W = typename S::Weight;
+  using A = typename S::Act;
   const int64_t w_stride = w_row_bytes / static_cast<int64_t>(sizeof(W));
-  const int64_t a_stride = PreparedRowBytes(n) / 4;
+  const int64_t a_stride = ActRowBytes(n) / static_cast<int64_t>(sizeof(A));
   const auto* wt = static_cast<const W*>(w);
-  const auto* at = static_cast<const float*>(prepared);
+  const auto* at = static_cast<const A*>(prepared);
   // Token tiles outside: a tile's activations (NT rows) stay in cache for all the rows.
   for (int64_t t0 = 0; t0 < n_tokens; t0 += kTinyTokens) {
     const int64_t nt = n_tokens - t0 < kTinyTokens ? n_tokens - t0 : kTinyTokens;
@@ -157,95 +200,39 @@ void VecRows(int64_t n, const W* w, int64_t w_stride, const float* a, float* y) 
   }
 }
 
-template <class W>
-void RunVec(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* prepared,
-            int64_t n_tokens, float* y, int64_t y_stride) {
-  using Fn = void (*)(int64_t, const W*, int64_t, const float*, float*);
-  static constexpr Fn kByRows[kVecRows] = {VecRows<W, 1>, VecRows<W, 2>, VecRows<W, 3>,
-                                           VecRows<W, 4>};
+template <class W, class A>
+using VecRowsFn = void (*)(int64_t, const W*, int64_t, const A*, float*);
+
+// The vec_dot tiles over every token and row: by_rows[k] reads k + 1 rows at once.
+template <class W, class A>
+void RunVecRows(const VecRowsFn<W, A> (&by_rows)[kVecRows], int64_t act_row_bytes, int64_t n,
+                const void* w, int64_t w_row_bytes, int64_t rows, const void* prepared,
+                int64_t n_tokens, float* y, int64_t y_stride) {
   const int64_t w_stride = w_row_bytes / static_cast<int64_t>(sizeof(W));
-  const int64_t a_stride = PreparedRowBytes(n) / 4;
+  const int64_t a_stride = act_row_bytes / static_cast<int64_t>(sizeof(A));
   const auto* wt = static_cast<const W*>(w);
-  const auto* at = static_cast<const float*>(prepared);
+  const auto* at = static_cast<const A*>(prepared);
   const int64_t step = VecRowsAtOnce(n_tokens);
   for (int64_t t = 0; t < n_tokens; ++t) {
     for (int64_t r0 = 0; r0 < rows; r0 += step) {
       const int64_t nr = rows - r0 < step ? rows - r0 : step;
-      kByRows[nr - 1](n, wt + r0 * w_stride, w_stride, at + t * a_stride, y + t * y_stride + r0);
+      by_rows[nr - 1](n, wt + r0 * w_stride, w_stride, at + t * a_stride, y + t * y_stride + r0);
     }
   }
 }
 
-// ---- BF16 weights, on CPUs with AVX512_BF16: vdpbf16ps on 32-element steps, as llama.cpp's
-// build for such CPUs (parity::VecDotBF16Dp, TinyBlasDotBF16Dp). Activations stay BF16 (as
-// llama.cpp converts them), rows padded to 64 bytes. ----
-
-int64_t PreparedRowBytesBf16(int64_t n) { return (n * 2 + 63) / 64 * 64; }
-
-void PrepareBf16(int64_t n, const void* a, void* prepared) {
-  std::memcpy(prepared, a, static_cast<size_t>(n) * 2);
+template <class W>
+void RunVec(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* prepared,
+            int64_t n_tokens, float* y, int64_t y_stride) {
+  static constexpr VecRowsFn<W, float> kByRows[kVecRows] = {VecRows<W, 1>, VecRows<W, 2>,
+                                                            VecRows<W, 3>, VecRows<W, 4>};
+  RunVecRows(kByRows, PreparedRowBytes(n), n, w, w_row_bytes, rows, prepared, n_tokens, y,
+             y_stride);
 }
 
-[[gnu::always_inline]] inline __m512bh LoadBf16x32(const uint16_t* p) {
-  return reinterpret_cast<__m512bh>(_mm512_loadu_si512(p));
-}
-
-// tinyBLAS order: NR rows x NT tokens, one accumulator per output, n % 32 == 0.
-template <int NR, int NT>
-void TinyTileBf16(int64_t n, const uint16_t* w, int64_t w_stride, const uint16_t* a,
-                  int64_t a_stride, float* y, int64_t y_stride) {
-  __m512 acc[NT][NR];
-#pragma GCC unroll 8
-  for (int t = 0; t < NT; ++t) {
-#pragma GCC unroll 4
-    for (int r = 0; r < NR; ++r) acc[t][r] = _mm512_setzero_ps();
-  }
-  for (int64_t i = 0; i < n; i += 32) {
-    __m512bh wv[NR];
-#pragma GCC unroll 4
-    for (int r = 0; r < NR; ++r) wv[r] = LoadBf16x32(w + r * w_stride + i);
-#pragma GCC unroll 8
-    for (int t = 0; t < NT; ++t) {
-      const __m512bh v = LoadBf16x32(a + t * a_stride + i);
-#pragma GCC unroll 4
-      for (int r = 0; r < NR; ++r) acc[t][r] = _mm512_dpbf16_ps(acc[t][r], wv[r], v);
-    }
-  }
-#pragma GCC unroll 8
-  for (int t = 0; t < NT; ++t) {
-#pragma GCC unroll 4
-    for (int r = 0; r < NR; ++r) y[t * y_stride + r] = Hsum16(acc[t][r]);
-  }
-}
-
-using TinyBf16Fn = void (*)(int64_t, const uint16_t*, int64_t, const uint16_t*, int64_t, float*,
-                            int64_t);
-
-template <int NR>
-constexpr TinyBf16Fn kTinyBf16ByTokens[kTinyTokens] = {TinyTileBf16<NR, 1>, TinyTileBf16<NR, 2>,
-                                                       TinyTileBf16<NR, 3>, TinyTileBf16<NR, 4>,
-                                                       TinyTileBf16<NR, 5>, TinyTileBf16<NR, 6>};
-
-void RunTinyBf16(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* prepared,
-                 int64_t n_tokens, float* y, int64_t y_stride) {
-  static constexpr const TinyBf16Fn* kTiles[kTinyRows] = {
-      kTinyBf16ByTokens<1>, kTinyBf16ByTokens<2>, kTinyBf16ByTokens<3>, kTinyBf16ByTokens<4>};
-  const int64_t w_stride = w_row_bytes / 2;
-  const int64_t a_stride = PreparedRowBytesBf16(n) / 2;
-  const auto* wt = static_cast<const uint16_t*>(w);
-  const auto* at = static_cast<const uint16_t*>(prepared);
-  for (int64_t t0 = 0; t0 < n_tokens; t0 += kTinyTokens) {
-    const int64_t nt = n_tokens - t0 < kTinyTokens ? n_tokens - t0 : kTinyTokens;
-    for (int64_t r0 = 0; r0 < rows; r0 += kTinyRows) {
-      const int64_t nr = rows - r0 < kTinyRows ? rows - r0 : kTinyRows;
-      kTiles[nr - 1][nt - 1](n, wt + r0 * w_stride, w_stride, at + t0 * a_stride, a_stride,
-                             y + t0 * y_stride + r0, y_stride);
-    }
-  }
-}
-
-// vec_dot order: accumulator k takes elements 32k.. of every 64-element step; each is
-// tree-summed and added in double, then the rest one by one in double.
+// ---- BF16 vec_dot order, as llama.cpp's build for AVX512_BF16 CPUs (parity::VecDotBF16Dp):
+// vdpbf16ps, accumulator k taking elements 32k.. of every 64-element step; each tree-summed
+// and added in double, then the rest one by one in double ----
 template <int NR>
 void VecRowsBf16(int64_t n, const uint16_t* w, int64_t w_stride, const uint16_t* a, float* y) {
   const int64_t np = n & ~int64_t{63};
@@ -275,29 +262,22 @@ void VecRowsBf16(int64_t n, const uint16_t* w, int64_t w_stride, const uint16_t*
 
 void RunVecBf16(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* prepared,
                 int64_t n_tokens, float* y, int64_t y_stride) {
-  using Fn = void (*)(int64_t, const uint16_t*, int64_t, const uint16_t*, float*);
-  static constexpr Fn kByRows[kVecRows] = {VecRowsBf16<1>, VecRowsBf16<2>, VecRowsBf16<3>,
-                                           VecRowsBf16<4>};
-  const int64_t w_stride = w_row_bytes / 2;
-  const int64_t a_stride = PreparedRowBytesBf16(n) / 2;
-  const auto* wt = static_cast<const uint16_t*>(w);
-  const auto* at = static_cast<const uint16_t*>(prepared);
-  const int64_t step = VecRowsAtOnce(n_tokens);
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    for (int64_t r0 = 0; r0 < rows; r0 += step) {
-      const int64_t nr = rows - r0 < step ? rows - r0 : step;
-      kByRows[nr - 1](n, wt + r0 * w_stride, w_stride, at + t * a_stride, y + t * y_stride + r0);
-    }
-  }
+  static constexpr VecRowsFn<uint16_t, uint16_t> kByRows[kVecRows] = {
+      VecRowsBf16<1>, VecRowsBf16<2>, VecRowsBf16<3>, VecRowsBf16<4>};
+  RunVecRows(kByRows, PreparedRowBytesBf16(n), n, w, w_row_bytes, rows, prepared, n_tokens, y,
+             y_stride);
 }
 
 }  // namespace
 
-const parity::QuantGemm kGemmBF16Tiny = {PreparedRowBytesBf16, PrepareBf16, RunTinyBf16};
+const parity::QuantGemm kGemmBF16Tiny = {PreparedRowBytesBf16, PrepareBf16,
+                                         RunTiny<Bf16Step, PreparedRowBytesBf16>};
 const parity::QuantGemm kGemmBF16Vec = {PreparedRowBytesBf16, PrepareBf16, RunVecBf16};
-const parity::QuantGemm kGemmF16Tiny = {PreparedRowBytes, PrepareF16, RunTiny<uint16_t>};
+const parity::QuantGemm kGemmF16Tiny = {PreparedRowBytes, PrepareF16,
+                                        RunTiny<FmaStep<uint16_t>, PreparedRowBytes>};
 const parity::QuantGemm kGemmF16Vec = {PreparedRowBytes, PrepareF16, RunVec<uint16_t>};
-const parity::QuantGemm kGemmF32Tiny = {PreparedRowBytes, PrepareF32, RunTiny<float>};
+const parity::QuantGemm kGemmF32Tiny = {PreparedRowBytes, PrepareF32,
+                                        RunTiny<FmaStep<float>, PreparedRowBytes>};
 const parity::QuantGemm kGemmF32Vec = {PreparedRowBytes, PrepareF32, RunVec<float>};
 
 }  // namespace r1d::kernels::avx512
