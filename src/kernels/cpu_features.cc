@@ -1,4 +1,6 @@
 // Run-time CPU feature detection for kernel dispatch.
+#include <cpuid.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -28,6 +30,24 @@ Isa MaxIsaFromEnv() {
 }
 
 }  // namespace
+
+int CpuFamily() {
+  static const int family = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return 0;
+    const int base = static_cast<int>((eax >> 8) & 0xF);
+    return base == 0xF ? base + static_cast<int>((eax >> 20) & 0xFF) : base;
+  }();
+  return family;
+}
+
+bool SoftwarePrefetchPays() {
+  static const bool pays = [] {
+    if (const char* v = std::getenv("R1D_SOFTWARE_PREFETCH")) return std::strcmp(v, "0") != 0;
+    return !(__builtin_cpu_is("amd") && CpuFamily() == 0x19);
+  }();
+  return pays;
+}
 
 const char* IsaName(Isa isa) {
   switch (isa) {

@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/ops.h"
+
 namespace r1d::kernels::strip::avx512::detail {
 
 inline constexpr int kRows = 16;  // weight rows per strip (one per 32-bit lane)
@@ -142,6 +144,7 @@ struct TileArgs {
   int64_t y_stride;
   __mmask16 mask;
   bool first_tile;  // the pass's first token tile: the one that streams the strip from memory
+  bool prefetch;    // whether that tile prefetches ahead in software (SoftwarePrefetchPays)
 };
 
 // Prefetches the block `ahead` blocks after `block` (of block_bytes) into L1 when this tile
@@ -150,7 +153,7 @@ struct TileArgs {
 // the strip (into the next one, or past the buffer) is harmless.
 [[gnu::always_inline]] inline void PrefetchAhead(const TileArgs& a, const uint8_t* block,
                                                  int64_t block_bytes, int64_t ahead) {
-  if (!a.first_tile) return;
+  if (!a.first_tile || !a.prefetch) return;
   const uint8_t* p = block + ahead * block_bytes;
   for (int64_t at = 0; at < block_bytes; at += 64)
     _mm_prefetch(reinterpret_cast<const char*>(p + at), _MM_HINT_T0);
@@ -247,7 +250,8 @@ void RunStrip(int64_t n, const uint8_t* strip, int here, const uint8_t* act, int
                   y,
                   y_stride,
                   static_cast<__mmask16>((1u << here) - 1),
-                  true};
+                  true,
+                  SoftwarePrefetchPays()};
     for (int64_t tile = 0; tile < n_tiles; ++tile) {
       args.first_tile = tile == 0;
       const int64_t t0 = tile * Format::kTileTokens;
