@@ -72,8 +72,8 @@ int main(int argc, char** argv) {
   const int64_t max_tokens = 256;
   std::vector<float> x(static_cast<size_t>(n_in * max_tokens));
   for (float& v : x) v = normal(gen);
-  for (DType type : {DType::kQ4_K, DType::kQ6_K, DType::kQ8_0, DType::kQ5_0, DType::kF16,
-                     DType::kBF16}) {
+  for (DType type : {DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kQ8_0, DType::kQ5_0,
+                     DType::kF16, DType::kBF16}) {
     const std::string name = r1d::tensor::DTypeName(type);
     if (!type_filter.empty() &&
         ("," + type_filter + ",").find("," + name + ",") == std::string::npos) {

@@ -27,7 +27,8 @@ namespace {
 
 using tensor::DType;
 
-const DType kTypes[] = {DType::kQ4_K, DType::kQ6_K, DType::kQ8_0, DType::kQ5_0, DType::kQ4_0};
+const DType kTypes[] = {DType::kQ4_K, DType::kQ5_K, DType::kQ6_K,
+                        DType::kQ8_0, DType::kQ5_0, DType::kQ4_0};
 
 TEST(QuantGemm, EveryOutputMatchesThePortableDotBitForBit) {
   bool any = false;

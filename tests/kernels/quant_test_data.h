@@ -39,6 +39,13 @@ inline std::vector<uint8_t> RandomWeights(tensor::DType type, int64_t n, int64_t
           set_half(reinterpret_cast<uint8_t*>(&blk->dmin));
         }
         break;
+      case tensor::DType::kQ5_K:
+        for (int64_t b = 0; b < n / tensor::kQK_K; ++b) {
+          auto* blk = reinterpret_cast<tensor::BlockQ5_K*>(row) + b;
+          set_half(reinterpret_cast<uint8_t*>(&blk->d));
+          set_half(reinterpret_cast<uint8_t*>(&blk->dmin));
+        }
+        break;
       case tensor::DType::kQ6_K:
         for (int64_t b = 0; b < n / tensor::kQK_K; ++b) {
           set_half(reinterpret_cast<uint8_t*>(&(reinterpret_cast<tensor::BlockQ6_K*>(row) + b)->d));

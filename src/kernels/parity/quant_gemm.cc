@@ -11,6 +11,8 @@ const QuantGemm* GetQuantGemm(int type) {
   switch (static_cast<tensor::DType>(type)) {
     case tensor::DType::kQ4_K:
       return &avx512::kGemmQ4_K;
+    case tensor::DType::kQ5_K:
+      return &avx512::kGemmQ5_K;
     case tensor::DType::kQ6_K:
       return &avx512::kGemmQ6_K;
     case tensor::DType::kQ8_0:

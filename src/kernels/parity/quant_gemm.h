@@ -30,6 +30,7 @@ const QuantGemm* GetQuantGemm(int type);
 namespace avx512 {
 // AVX-512 F + BW, and VNNI for Q8_0 / Q5_0 / Q4_0 (quant_gemm_avx512.cc).
 extern const QuantGemm kGemmQ4_K;
+extern const QuantGemm kGemmQ5_K;
 extern const QuantGemm kGemmQ6_K;
 extern const QuantGemm kGemmQ8_0;
 extern const QuantGemm kGemmQ5_0;

@@ -10,8 +10,11 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <type_traits>
 
+#include "kernels/ops.h"
 #include "kernels/parity/quant_gemm.h"
 #include "tensor/quant_blocks.h"
 
@@ -21,6 +24,7 @@ namespace {
 using tensor::BlockQ4_0;
 using tensor::BlockQ4_K;
 using tensor::BlockQ5_0;
+using tensor::BlockQ5_K;
 using tensor::BlockQ6_K;
 using tensor::BlockQ8_0;
 using tensor::BlockQ8_K;
@@ -156,7 +160,9 @@ struct Q4KBlock {
   __m128i mins;      // int16 mn[0..7]
 };
 
-[[gnu::always_inline]] inline void UnpackQ4K(const BlockQ4_K& x, Q4KBlock& u) {
+// Q4_K and Q5_K blocks share the scales, the mins and the nibble layout.
+template <class KBlock>
+[[gnu::always_inline]] inline void UnpackQ4K(const KBlock& x, Q4KBlock& u) {
   uint32_t s0, s1, s2;
   __builtin_memcpy(&s0, x.scales, 4);
   __builtin_memcpy(&s1, x.scales + 4, 4);
@@ -183,21 +189,44 @@ struct Q4KBlock {
   }
 }
 
-template <int NT>
-struct Q4KTile {
-  static void Run(int64_t t0, int64_t nb, const BlockQ4_K* x, const Q4KAct* act, float* y,
+// Q5_K: qh[l] bit 2j is the fifth bit of element 64j + l (group 2j), bit 2j + 1 that of
+// element 64j + 32 + l (group 2j + 1). q[k] holds groups kQ4KGroupLo[k] (bytes 0-31) and
+// kQ4KGroupHi[k] (bytes 32-63): each byte takes 16 where its group's bit is set.
+[[gnu::always_inline]] inline void AddFifthBits(const uint8_t* qh, Q4KBlock& u) {
+  const __m512i bits =
+      _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh)));
+  R1D_UNROLL
+  for (int k = 0; k < 4; ++k) {
+    const __m512i select =
+        _mm512_inserti64x4(_mm512_set1_epi8(static_cast<char>(1 << kQ4KGroupLo[k])),
+                           _mm256_set1_epi8(static_cast<char>(1 << kQ4KGroupHi[k])), 1);
+    const __mmask64 set = _mm512_test_epi8_mask(bits, select);
+    u.q[k] = _mm512_mask_add_epi8(u.q[k], set, u.q[k], _mm512_set1_epi8(16));  // nibble | 16
+  }
+}
+
+// Q4_K (kFifthBit false) and Q5_K, as KDotWithMins of cpu_reference_order.cc: the same lane
+// sums; the mins in 4 float lanes for Q4_K, in one scalar sum (its 4 lanes added as integers)
+// for Q5_K.
+template <bool kFifthBit, int NT>
+struct KMinsTile {
+  using Block = std::conditional_t<kFifthBit, BlockQ5_K, BlockQ4_K>;
+  static void Run(int64_t t0, int64_t nb, const Block* x, const Q4KAct* act, float* y,
                   int64_t y_stride, bool prefetch) {
     __m256 acc[NT];
     __m128 acc_m[NT];
+    float summs[NT];
     R1D_UNROLL
     for (int t = 0; t < NT; ++t) {
       acc[t] = _mm256_setzero_ps();
       acc_m[t] = _mm_setzero_ps();
+      summs[t] = 0.0f;
     }
     Q4KBlock u;
     for (int64_t b = 0; b < nb; ++b) {
       if (prefetch) PrefetchAhead(x + b);
       UnpackQ4K(x[b], u);
+      if constexpr (kFifthBit) AddFifthBits(x[b].qh, u);
       const float xd = HalfToFloat(x[b].d);
       const float xdmin = HalfToFloat(x[b].dmin);
       R1D_UNROLL
@@ -214,15 +243,25 @@ struct Q4KTile {
         // Min lane k: mn[2k] * (sum of group 2k) + mn[2k+1] * (sum of group 2k+1).
         const __m128i m4 = _mm_madd_epi16(u.mins, Load128(yb.group_sums));
         const float dmin = -yb.d * xdmin;
-        acc_m[t] = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(m4), acc_m[t]);
+        if constexpr (kFifthBit) {
+          const __m128i m2 = _mm_add_epi32(m4, _mm_unpackhi_epi64(m4, m4));
+          const int32_t m = _mm_cvtsi128_si32(_mm_add_epi32(m2, _mm_srli_epi64(m2, 32)));
+          summs[t] = std::fma(dmin, static_cast<float>(m), summs[t]);
+        } else {
+          acc_m[t] = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(m4), acc_m[t]);
+        }
       }
     }
     R1D_UNROLL
     for (int t = 0; t < NT; ++t) {
-      y[(t0 + t) * y_stride] = HsumLanes(acc[t]) + HsumPairs4(acc_m[t]);
+      y[(t0 + t) * y_stride] = HsumLanes(acc[t]) + (kFifthBit ? summs[t] : HsumPairs4(acc_m[t]));
     }
   }
 };
+template <int NT>
+using Q4KTile = KMinsTile<false, NT>;
+template <int NT>
+using Q5KTile = KMinsTile<true, NT>;
 
 // ---- Q6_K ----
 // A super-block: 16 sub-blocks of 16 6-bit quants (stored + 32) with int8 scales. In each half h
@@ -432,7 +471,7 @@ void Run(int64_t nb, int64_t acts_per_row, const void* w, int64_t w_row_bytes, i
   // Decode-sized products (up to 16 sequences) stream their weights from memory about once;
   // prefill re-reads each row from cache for many token blocks, where prefetching only evicted
   // useful lines (pp512 lost ~20%; 16-sequence decode gained ~15%).
-  const bool prefetch = n_tokens <= 16;
+  const bool prefetch = n_tokens <= 16 && SoftwarePrefetchPays();
   const int64_t token_block =
       std::max<int64_t>(kTokenTile, kTokenBlockBytes / act_bytes / kTokenTile * kTokenTile);
   for (int64_t r0 = 0; r0 < rows; r0 += kRowChunk) {
@@ -466,6 +505,7 @@ struct KQuantGemm {
   }
 };
 using Q4KGemm = KQuantGemm<BlockQ4_K, Q4KAct, Q4KTile, PrepareQ4K>;
+using Q5KGemm = KQuantGemm<BlockQ5_K, Q4KAct, Q5KTile, PrepareQ4K>;
 using Q6KGemm = KQuantGemm<BlockQ6_K, Q6KAct, Q6KTile, PrepareQ6K>;
 
 int64_t LegacyPreparedBytes(int64_t n) {
@@ -484,6 +524,7 @@ void LegacyRun(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, cons
 }  // namespace
 
 const QuantGemm kGemmQ4_K = {Q4KGemm::PreparedBytes, Q4KGemm::Prepare, Q4KGemm::Product};
+const QuantGemm kGemmQ5_K = {Q5KGemm::PreparedBytes, Q5KGemm::Prepare, Q5KGemm::Product};
 const QuantGemm kGemmQ6_K = {Q6KGemm::PreparedBytes, Q6KGemm::Prepare, Q6KGemm::Product};
 const QuantGemm kGemmQ8_0 = {LegacyPreparedBytes, LegacyPrepare, LegacyRun<Q8_0Weights>};
 const QuantGemm kGemmQ5_0 = {LegacyPreparedBytes, LegacyPrepare, LegacyRun<Q5_0Weights>};
