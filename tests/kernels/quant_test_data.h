@@ -18,6 +18,16 @@
 namespace r1d::kernels {
 
 // Random bytes with every fp16 scale field replaced by a finite value of a sane size.
+// Q4_K / Q5_K: d and dmin of each super-block of a row from `set_half`.
+template <class KBlock, class SetHalf>
+void SetScaleAndMin(uint8_t* row, int64_t n, SetHalf& set_half) {
+  for (int64_t b = 0; b < n / tensor::kQK_K; ++b) {
+    auto* blk = reinterpret_cast<KBlock*>(row) + b;
+    set_half(reinterpret_cast<uint8_t*>(&blk->d));
+    set_half(reinterpret_cast<uint8_t*>(&blk->dmin));
+  }
+}
+
 inline std::vector<uint8_t> RandomWeights(tensor::DType type, int64_t n, int64_t rows,
                                           uint32_t seed) {
   const int64_t row_bytes = tensor::RowBytes(type, n);
@@ -33,18 +43,10 @@ inline std::vector<uint8_t> RandomWeights(tensor::DType type, int64_t n, int64_t
     uint8_t* row = w.data() + r * row_bytes;
     switch (type) {
       case tensor::DType::kQ4_K:
-        for (int64_t b = 0; b < n / tensor::kQK_K; ++b) {
-          auto* blk = reinterpret_cast<tensor::BlockQ4_K*>(row) + b;
-          set_half(reinterpret_cast<uint8_t*>(&blk->d));
-          set_half(reinterpret_cast<uint8_t*>(&blk->dmin));
-        }
+        SetScaleAndMin<tensor::BlockQ4_K>(row, n, set_half);
         break;
       case tensor::DType::kQ5_K:
-        for (int64_t b = 0; b < n / tensor::kQK_K; ++b) {
-          auto* blk = reinterpret_cast<tensor::BlockQ5_K*>(row) + b;
-          set_half(reinterpret_cast<uint8_t*>(&blk->d));
-          set_half(reinterpret_cast<uint8_t*>(&blk->dmin));
-        }
+        SetScaleAndMin<tensor::BlockQ5_K>(row, n, set_half);
         break;
       case tensor::DType::kQ6_K:
         for (int64_t b = 0; b < n / tensor::kQK_K; ++b) {
