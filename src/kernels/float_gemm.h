@@ -1,13 +1,14 @@
 #pragma once
 // Blocked products of float weights (F16, F32; BF16 where the CPU has AVX512_BF16) for the
-// dense matrix products, in the order
-// llama.cpp's CPU backend computes each output (parity/cpu_reference_order.h): tinyBLAS
-// (one 16-lane accumulator per output) for batches where llama.cpp hands the product to it,
-// vec_dot (four 16-lane accumulators over 64-element steps) otherwise. Every output has the
+// dense matrix products, in the order llama.cpp's CPU backend computes each output
+// (parity/cpu_reference_order.h): tinyBLAS (one 16-lane accumulator per output) for batches
+// where llama.cpp hands the product to it, vec_dot otherwise (F16/F32: four 16-lane
+// accumulators over 64-element steps; BF16: two vdpbf16ps accumulators). Every output has the
 // bits of the per-row dot product; the speed comes from register tiles that share each
 // weight load and conversion between tokens, and each activation load between rows, not
 // from any reordering. Activations arrive in the weight's vec-dot type (F16 weights take
-// F16-rounded activations, as llama.cpp converts them) and are prepared as F32 once.
+// F16-rounded activations, as llama.cpp converts them) and are prepared once (as F32; BF16
+// stays BF16).
 #include <cstdint>
 
 #include "kernels/parity/quant_gemm.h"
