@@ -214,13 +214,11 @@ struct KMinsTile {
   static void Run(int64_t t0, int64_t nb, const Block* x, const Q4KAct* act, float* y,
                   int64_t y_stride, bool prefetch) {
     __m256 acc[NT];
-    __m128 acc_m[NT];
-    float summs[NT];
+    __m128 acc_m[NT];  // Q5_K: its scalar sum in lane 0
     R1D_UNROLL
     for (int t = 0; t < NT; ++t) {
       acc[t] = _mm256_setzero_ps();
       acc_m[t] = _mm_setzero_ps();
-      summs[t] = 0.0f;
     }
     Q4KBlock u;
     for (int64_t b = 0; b < nb; ++b) {
@@ -246,7 +244,7 @@ struct KMinsTile {
         if constexpr (kFifthBit) {
           const __m128i m2 = _mm_add_epi32(m4, _mm_unpackhi_epi64(m4, m4));
           const int32_t m = _mm_cvtsi128_si32(_mm_add_epi32(m2, _mm_srli_epi64(m2, 32)));
-          summs[t] = std::fma(dmin, static_cast<float>(m), summs[t]);
+          acc_m[t] = _mm_fmadd_ss(_mm_set_ss(dmin), _mm_cvtsi32_ss(_mm_setzero_ps(), m), acc_m[t]);
         } else {
           acc_m[t] = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(m4), acc_m[t]);
         }
@@ -254,7 +252,8 @@ struct KMinsTile {
     }
     R1D_UNROLL
     for (int t = 0; t < NT; ++t) {
-      y[(t0 + t) * y_stride] = HsumLanes(acc[t]) + (kFifthBit ? summs[t] : HsumPairs4(acc_m[t]));
+      y[(t0 + t) * y_stride] =
+          HsumLanes(acc[t]) + (kFifthBit ? _mm_cvtss_f32(acc_m[t]) : HsumPairs4(acc_m[t]));
     }
   }
 };
