@@ -29,17 +29,15 @@ Isa MaxIsaFromEnv() {
   return Isa::kAvx512;
 }
 
-}  // namespace
-
+// The CPUID family (base plus extended), e.g. 0x19 for AMD Zen 3/4, 0x1A for Zen 5.
 int CpuFamily() {
-  static const int family = [] {
-    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-    if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return 0;
-    const int base = static_cast<int>((eax >> 8) & 0xF);
-    return base == 0xF ? base + static_cast<int>((eax >> 20) & 0xFF) : base;
-  }();
-  return family;
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return 0;
+  const int base = static_cast<int>((eax >> 8) & 0xF);
+  return base == 0xF ? base + static_cast<int>((eax >> 20) & 0xFF) : base;
 }
+
+}  // namespace
 
 bool SoftwarePrefetchPays() {
   static const bool pays = [] {

@@ -81,13 +81,8 @@ const parity::QuantGemm* ChooseGemm(const WeightView& w, int64_t n_tokens) {
 // weights the float product in the order llama.cpp's dense product takes for this batch. (The
 // experts' products keep ChooseGemm: llama.cpp's expert product never takes tinyBLAS.)
 const parity::QuantGemm* ChooseDenseGemm(const WeightView& w, int64_t n_tokens) {
-  if (w.type == DType::kF16 || w.type == DType::kF32) {
-    return GetFloatGemm(w.type, TakesTinyBlas(w, n_tokens));
-  }
-  if (w.type == DType::kBF16) {
-    if (const parity::QuantGemm* gemm = GetFloatGemm(w.type, TakesTinyBlas(w, n_tokens))) {
-      return gemm;
-    }
+  if (w.type == DType::kF16 || w.type == DType::kF32 || w.type == DType::kBF16) {
+    return GetFloatGemm(w.type, TakesTinyBlas(w, n_tokens));  // nullptr: the per-row dots
   }
   return ChooseGemm(w, n_tokens);
 }

@@ -19,8 +19,6 @@ std::vector<Isa> AvailableIsas();
 Isa BestIsa();
 bool CpuHasAvx512Vnni();
 bool CpuHasAvx512Bf16();
-// The CPUID family (base plus extended), e.g. 0x19 for AMD Zen 3/4, 0x1A for Zen 5.
-int CpuFamily();
 // Whether the packed products prefetch their weight stream ahead in software (strip/): on AMD
 // family 0x19 (Zen 4) one-token decode ran 5-10% faster without it, on Zen 5 it paid
 // (bench/RESULTS.md). R1D_SOFTWARE_PREFETCH=0 or 1 overrides, for measuring another CPU.

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "core/fp16.h"
+
 namespace r1d::kernels::avx512 {
 namespace {
 
@@ -21,6 +23,23 @@ inline float Hsum16(__m512 v) {
   r = _mm_add_ps(r, _mm_movehl_ps(r, r));
   r = _mm_add_ss(r, _mm_movehdup_ps(r));
   return _mm_cvtss_f32(r);
+}
+
+// ggml_vec_dot_bf16 built for AVX512_BF16 (parity::VecDotBF16Dp): two vdpbf16ps accumulators
+// over 64-element steps, each tree-summed into a double, then the rest one by one in double.
+// The translation unit needs AVX512_BF16.
+inline float DotBf16VecOrder(const uint16_t* x, const uint16_t* y, int64_t n) {
+  auto load = [](const uint16_t* p) { return reinterpret_cast<__m512bh>(_mm512_loadu_si512(p)); };
+  __m512 c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    c1 = _mm512_dpbf16_ps(c1, load(x + i), load(y + i));
+    c2 = _mm512_dpbf16_ps(c2, load(x + i + 32), load(y + i + 32));
+  }
+  double sum = static_cast<double>(Hsum16(c1));
+  sum += static_cast<double>(Hsum16(c2));
+  for (; i < n; ++i) sum += static_cast<double>(Bf16ToFp32(x[i]) * Bf16ToFp32(y[i]));
+  return static_cast<float>(sum);
 }
 
 }  // namespace

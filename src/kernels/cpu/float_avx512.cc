@@ -12,13 +12,6 @@ namespace {
 
 __mmask16 TailMask16(int64_t left) { return static_cast<__mmask16>((1u << left) - 1); }
 
-float Bf16Bits(uint16_t h) {
-  const uint32_t bits = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
 __m512 LoadF32(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
 __m512 LoadF16(const uint16_t* p, __mmask16 m) {
   return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
@@ -81,19 +74,7 @@ float VecDotBF16(int64_t n, const void* w, const void* a) {
 // order of ggml_vec_dot_bf16 built for AVX512_BF16 (parity::VecDotBF16Dp): two accumulators
 // over 64-element steps, each tree-summed into a double, then the rest one by one in double.
 float VecDotBF16Bf16(int64_t n, const void* w, const void* a) {
-  const uint16_t* x = static_cast<const uint16_t*>(w);
-  const uint16_t* y = static_cast<const uint16_t*>(a);
-  auto load = [](const uint16_t* p) { return reinterpret_cast<__m512bh>(_mm512_loadu_si512(p)); };
-  __m512 c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps();
-  int64_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    c1 = _mm512_dpbf16_ps(c1, load(x + i), load(y + i));
-    c2 = _mm512_dpbf16_ps(c2, load(x + i + 32), load(y + i + 32));
-  }
-  double sum = static_cast<double>(Hsum16(c1));
-  sum += static_cast<double>(Hsum16(c2));
-  for (; i < n; ++i) sum += static_cast<double>(Bf16Bits(x[i]) * Bf16Bits(y[i]));
-  return static_cast<float>(sum);
+  return DotBf16VecOrder(static_cast<const uint16_t*>(w), static_cast<const uint16_t*>(a), n);
 }
 
 void QuantizeRowF16(const float* src, void* dst, int64_t n) {

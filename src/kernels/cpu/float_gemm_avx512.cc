@@ -55,12 +55,6 @@ void PrepareBf16(int64_t n, const void* a, void* prepared) {
 [[gnu::always_inline]] inline __m512 Load16(const uint16_t* p) { return LoadF16(p); }
 [[gnu::always_inline]] inline __m512 Load16(const float* p) { return _mm512_loadu_ps(p); }
 inline float ToFloat(uint16_t h) { return _cvtsh_ss(h); }
-inline float Bf16ToFloat(uint16_t h) {
-  const uint32_t bits = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
 inline float ToFloat(float f) { return f; }
 
 // ---- tinyBLAS order: y = Hsum16 of one accumulator, one multiply-add step per kStep elements
@@ -235,29 +229,8 @@ void RunVec(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const v
 // and added in double, then the rest one by one in double ----
 template <int NR>
 void VecRowsBf16(int64_t n, const uint16_t* w, int64_t w_stride, const uint16_t* a, float* y) {
-  const int64_t np = n & ~int64_t{63};
-  __m512 acc[NR][2];
 #pragma GCC unroll 4
-  for (int r = 0; r < NR; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-  for (int64_t i = 0; i < np; i += 64) {
-#pragma GCC unroll 2
-    for (int k = 0; k < 2; ++k) {
-      const __m512bh v = LoadBf16x32(a + i + 32 * k);
-#pragma GCC unroll 4
-      for (int r = 0; r < NR; ++r)
-        acc[r][k] = _mm512_dpbf16_ps(acc[r][k], LoadBf16x32(w + r * w_stride + i + 32 * k), v);
-    }
-  }
-#pragma GCC unroll 4
-  for (int r = 0; r < NR; ++r) {
-    double sum = static_cast<double>(Hsum16(acc[r][0]));
-    sum += static_cast<double>(Hsum16(acc[r][1]));
-    const uint16_t* row = w + r * w_stride;
-    for (int64_t k = np; k < n; ++k) {
-      sum += static_cast<double>(Bf16ToFloat(row[k]) * Bf16ToFloat(a[k]));
-    }
-    y[r] = static_cast<float>(sum);
-  }
+  for (int r = 0; r < NR; ++r) y[r] = DotBf16VecOrder(w + r * w_stride, a, n);
 }
 
 void RunVecBf16(int64_t n, const void* w, int64_t w_row_bytes, int64_t rows, const void* prepared,

@@ -10,11 +10,9 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <type_traits>
 
-#include "kernels/ops.h"
 #include "kernels/parity/quant_gemm.h"
 #include "tensor/quant_blocks.h"
 
@@ -470,7 +468,7 @@ void Run(int64_t nb, int64_t acts_per_row, const void* w, int64_t w_row_bytes, i
   // Decode-sized products (up to 16 sequences) stream their weights from memory about once;
   // prefill re-reads each row from cache for many token blocks, where prefetching only evicted
   // useful lines (pp512 lost ~20%; 16-sequence decode gained ~15%).
-  const bool prefetch = n_tokens <= 16 && SoftwarePrefetchPays();
+  const bool prefetch = n_tokens <= 16;
   const int64_t token_block =
       std::max<int64_t>(kTokenTile, kTokenBlockBytes / act_bytes / kTokenTile * kTokenTile);
   for (int64_t r0 = 0; r0 < rows; r0 += kRowChunk) {
